@@ -1,0 +1,373 @@
+"""make bench: future_celery beside raw Celery, on real Redis, PostgreSQL, celery worker and
+celery beat processes of proj, with the same worker settings (prefork -c 2) and the same
+no-op job body (bench/tasks.py), in one run.
+
+    .venv/bin/python bench/run.py [--quick]
+
+Prints one line per scenario (ours, raw Celery, ratio) and writes bench/results/latest.json,
+bench/results/latest.md and bench/results/latest.png."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DB_NAME = "future_celery_bench"
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "proj.settings",
+    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"),
+    "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
+    "BENCH_RESULTS_URL": "redis://127.0.0.1:6379/13",
+    "FUTURE_CELERY_TICK_INTERVAL": "1",
+    "FUTURE_CELERY_LOOKAHEAD": "3",
+    "CELERY_WORKER_SEND_TASK_EVENTS": "0",
+    "CONN_MAX_AGE": "600",
+    "DJANGO_DEBUG": "0",
+    "PYTHONPATH": str(ROOT),
+}
+os.environ.update(ENV)
+sys.path.insert(0, str(ROOT))
+
+
+def create_database() -> None:
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True, env=os.environ)
+
+
+create_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from bench.tasks import RESULTS_KEY, raw  # noqa: E402
+from future_celery import dispatch, schedule_job, schedule_jobs  # noqa: E402
+from tests.processes import Process, celery_command, start_beat  # noqa: E402
+
+results_redis = redis.Redis.from_url(ENV["BENCH_RESULTS_URL"])
+broker_redis = redis.Redis.from_url(ENV["CELERY_BROKER_URL"])
+
+
+def start_worker() -> Process:
+    process = Process("bench-worker", celery_command(
+        "worker", "--pool", "prefork", "--concurrency", "2", "--loglevel", "WARNING",
+        "-I", "bench.tasks", "-n", f"bench-{time.monotonic_ns()}@%h", "--without-mingle",
+        "--without-gossip"), dict(os.environ))
+    deadline = time.monotonic() + 60
+    while "ready" not in process.output and time.monotonic() < deadline:  # WARNING hides "ready."
+        if wait_for_ping():
+            break
+        time.sleep(0.3)
+    return process
+
+
+def wait_for_ping() -> bool:
+    from proj.celery import app
+
+    return bool(app.control.ping(timeout=0.5))
+
+
+def rss_mib(process: Process) -> float:
+    return process.rss_kib() / 1024
+
+
+@contextlib.contextmanager
+def engine(kind: str):
+    """A worker, and for future_celery a beat too, for one scenario run."""
+    worker = start_worker()
+    beat = start_beat(dict(os.environ)) if kind == "ours" else None
+    try:
+        yield
+    finally:
+        if beat:
+            beat.stop()
+        worker.stop()
+
+
+def reset() -> None:
+    results_redis.delete(RESULTS_KEY)
+    broker_redis.flushdb()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE future_celery_scheduledjob")
+
+
+def collect(n: int, timeout: float) -> list[tuple[str, float, float]]:
+    deadline = time.monotonic() + timeout
+    while results_redis.llen(RESULTS_KEY) < n and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)  # duplicates, if any, arrive late
+    rows = []
+    for item in results_redis.lrange(RESULTS_KEY, 0, -1):
+        label, due, start = item.decode().split()
+        rows.append((label, float(due), float(start)))
+    return rows
+
+
+def lateness_stats(rows, n) -> dict:
+    counts = collections.Counter(label for label, _, _ in rows)
+    late = sorted((start - due) * 1000 for _, due, start in rows)
+    pct = lambda p: late[min(len(late) - 1, int(p / 100 * len(late)))] if late else float("nan")  # noqa: E731
+    return {
+        "n": n, "executions": len(rows), "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+        "missing": n - len(counts), "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
+        "max_ms": late[-1] if late else float("nan"), "lateness": late,
+    }
+
+
+# --- scenarios -------------------------------------------------------------------------------
+
+def scheduling(n_single: int, n_bulk: int) -> dict:
+    reset()
+    later = timezone.now() + dt.timedelta(days=1)
+    started = time.perf_counter()
+    for i in range(n_single):
+        schedule_job(later, "bench.tasks.noop", args=[f"s{i}", 0])
+    single = n_single / (time.perf_counter() - started)
+    specs = [{"when": later, "callable": "bench.tasks.noop", "args": [f"b{i}", 0]} for i in range(n_bulk)]
+    started = time.perf_counter()
+    schedule_jobs(specs, batch_size=5000)
+    bulk = n_bulk / (time.perf_counter() - started)
+    # Raw Celery: apply_async with an eta, one at a time (to a queue no worker reads).
+    started = time.perf_counter()
+    for i in range(n_single):
+        raw.apply_async(args=[f"r{i}", 0], eta=later, queue="bench-void")
+    raw_single = n_single / (time.perf_counter() - started)
+    broker_redis.delete("bench-void")
+    return {"single_jobs_per_s": single, "bulk_jobs_per_s": bulk, "raw_single_jobs_per_s": raw_single}
+
+
+def steady(n: int, spread: float) -> dict:
+    out = {}
+    for kind in ("ours", "raw"):
+        reset()
+        with engine(kind):
+            start = time.time() + 4
+            if kind == "ours":
+                schedule_jobs([{
+                    "when": dt.datetime.fromtimestamp(start + spread * i / n, dt.UTC),
+                    "callable": "bench.tasks.noop", "args": [f"j{i}", start + spread * i / n],
+                } for i in range(n)])
+            else:
+                for i in range(n):
+                    due = start + spread * i / n
+                    raw.apply_async(args=[f"j{i}", due], eta=dt.datetime.fromtimestamp(due, dt.UTC))
+            out[kind] = lateness_stats(collect(n, spread + 60), n)
+    return out
+
+
+def burst(n: int) -> dict:
+    out = {}
+    for kind in ("ours", "raw"):
+        reset()
+        with engine(kind):
+            if kind == "ours":
+                due = time.time() + 6
+                schedule_jobs([{"when": dt.datetime.fromtimestamp(due, dt.UTC), "callable": "bench.tasks.noop",
+                                "args": [f"j{i}", due]} for i in range(n)])
+            else:
+                due = time.time() + 3 + n / 1500
+                eta = dt.datetime.fromtimestamp(due, dt.UTC)
+                for i in range(n):
+                    raw.apply_async(args=[f"j{i}", due], eta=eta)
+            rows = collect(n, 300)
+        stats = lateness_stats(rows, n)
+        last = max(start for _, _, start in rows)
+        stats["jobs_per_s"] = len(rows) / max(last - due, 1e-6)
+        stats["timeline"] = sorted(start - due for _, _, start in rows)
+        out[kind] = stats
+    return out
+
+
+def insert_future_rows(count: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO future_celery_scheduledjob (callable_name, args, kwargs, time_slot_start,
+                time_slot_end, status, error, return_value, object_id, attempts, max_attempts, queue,
+                task_id, worker, created, updated)
+            SELECT 'bench.tasks.noop', '["f", 0]', '{}', now() + interval '1 day' + g * interval '1 second',
+                now() + interval '8 days' + g * interval '1 second', 'scheduled', '', '', '', 0, 1, '',
+                '', '', now(), now()
+            FROM generate_series(1, %s) AS g""", [count])
+        cursor.execute("ANALYZE future_celery_scheduledjob")
+
+
+def tick_ms(runs: int = 20) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        dispatch.tick()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def admin_ms(runs: int = 5) -> dict:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    client = Client()
+    client.force_login(user)
+    out = {}
+    for name, url in [("list", "/admin/future_celery/scheduledjob/"),
+                      ("filtered", "/admin/future_celery/scheduledjob/?status__exact=scheduled"),
+                      ("search", "/admin/future_celery/scheduledjob/?q=noop")]:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            response = client.get(url, HTTP_HOST="127.0.0.1")
+            assert response.status_code == 200, response.status_code
+            times.append((time.perf_counter() - started) * 1000)
+        out[name] = statistics.median(times)
+    return out
+
+
+def scale(sizes: list[int], raw_held: int) -> dict:
+    reset()
+    out = {"tick_ms": {}}
+    present = 0
+    for size in sizes:
+        insert_future_rows(size - present)
+        present = size
+        out["tick_ms"][size] = tick_ms()
+    worker, beat = start_worker(), start_beat(dict(os.environ))
+    time.sleep(12)
+    out["worker_rss_mib"], out["beat_rss_mib"] = rss_mib(worker), rss_mib(beat)
+    beat.stop()
+    worker.stop()
+    out["admin_ms"] = admin_ms()
+    # Raw Celery: a worker holding raw_held eta messages (an hour away).
+    broker_redis.flushdb()
+    worker = start_worker()
+    later = timezone.now() + dt.timedelta(hours=1)
+    for i in range(raw_held):
+        raw.apply_async(args=[f"h{i}", 0], eta=later)
+    deadline = time.monotonic() + 120
+    while broker_redis.llen("celery") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)
+    out["raw_worker_rss_mib"] = rss_mib(worker)
+    out["raw_held"] = raw_held
+    worker.stop()
+    broker_redis.flushdb()
+    return out
+
+
+# --- report ----------------------------------------------------------------------------------
+
+def ratio(ours: float, raw_value: float) -> str:
+    return f"{ours / raw_value:.2f}x" if raw_value else "-"
+
+
+def lines(result: dict) -> list[str]:
+    s, st, b, sc = result["scheduling"], result["steady"], result["burst"], result["scale"]
+    sizes = sorted(sc["tick_ms"], key=int)
+    out = [
+        f"scheduling one at a time: {s['single_jobs_per_s']:,.0f} jobs/s | raw apply_async(eta) "
+        f"{s['raw_single_jobs_per_s']:,.0f} jobs/s | {ratio(s['single_jobs_per_s'], s['raw_single_jobs_per_s'])}",
+        f"scheduling bulk (schedule_jobs): {s['bulk_jobs_per_s']:,.0f} jobs/s | raw - | -",
+    ]
+    for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        out.append(f"steady {st['ours']['n']} jobs lateness {key[:-3]}: {st['ours'][key]:.1f} ms | "
+                   f"raw {st['raw'][key]:.1f} ms | {ratio(st['ours'][key], st['raw'][key])}")
+    out.append(f"steady duplicates/missing: {st['ours']['duplicates']}/{st['ours']['missing']} | "
+               f"raw {st['raw']['duplicates']}/{st['raw']['missing']}")
+    out.append(f"burst {b['ours']['n']} jobs throughput: {b['ours']['jobs_per_s']:,.0f} jobs/s | raw "
+               f"{b['raw']['jobs_per_s']:,.0f} jobs/s | {ratio(b['ours']['jobs_per_s'], b['raw']['jobs_per_s'])}")
+    for key in ("p50_ms", "p99_ms"):
+        out.append(f"burst lateness {key[:-3]}: {b['ours'][key]:,.0f} ms | raw {b['raw'][key]:,.0f} ms | "
+                   f"{ratio(b['ours'][key], b['raw'][key])}")
+    out.append(f"burst duplicates/missing: {b['ours']['duplicates']}/{b['ours']['missing']} | "
+               f"raw {b['raw']['duplicates']}/{b['raw']['missing']}")
+    base = sc["tick_ms"][sizes[0]]
+    for size in sizes:
+        out.append(f"tick with {int(size):,} future jobs: {sc['tick_ms'][size]:.2f} ms | raw - | "
+                   f"{ratio(sc['tick_ms'][size], base)} of the empty tick")
+    out.append(f"worker RSS with {int(sizes[-1]):,} future jobs: {sc['worker_rss_mib']:.0f} MiB | raw worker "
+               f"holding {sc['raw_held']:,} eta messages {sc['raw_worker_rss_mib']:.0f} MiB | "
+               f"{ratio(sc['worker_rss_mib'], sc['raw_worker_rss_mib'])}")
+    out.append(f"beat RSS with {int(sizes[-1]):,} future jobs: {sc['beat_rss_mib']:.0f} MiB | raw - | -")
+    for name, value in sc["admin_ms"].items():
+        out.append(f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -")
+    return out
+
+
+def plot(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for kind, colour in (("ours", "tab:blue"), ("raw", "tab:orange")):
+        late = result["steady_lateness"][kind]
+        left.hist(late, bins=60, alpha=0.6, color=colour, label=f"{'future_celery' if kind == 'ours' else 'raw Celery'}")
+        timeline = result["burst"][kind]["timeline"]
+        if timeline:
+            width = 0.5
+            bins = [i * width for i in range(int(max(timeline) / width) + 2)]
+            counts, edges = [0] * (len(bins) - 1), bins
+            for t in timeline:
+                counts[min(int(max(t, 0) / width), len(counts) - 1)] += 1
+            right.plot(edges[:-1], [c / width for c in counts], color=colour,
+                       label=f"{'future_celery' if kind == 'ours' else 'raw Celery'}")
+    left.set(title="Steady load: lateness (ms)", xlabel="start - scheduled time (ms)", ylabel="jobs")
+    right.set(title="Burst: jobs started per second", xlabel="seconds after due", ylabel="jobs/s")
+    left.legend()
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small N: a run of under two minutes")
+    options = parser.parse_args()
+    quick = options.quick
+    result = {"quick": quick, "when": timezone.now().isoformat(), "machine": os.uname().nodename}
+    result["scheduling"] = scheduling(*((1000, 10_000) if quick else (5000, 100_000)))
+    print(f"scheduling done {result['scheduling']}", flush=True)
+    result["steady"] = steady(*((1000, 10.0) if quick else (5000, 30.0)))
+    print("steady done", flush=True)
+    result["burst"] = burst(3000 if quick else 20_000)
+    print("burst done", flush=True)
+    result["scale"] = scale([0, 10_000, 100_000] if quick else [0, 100_000, 1_000_000],
+                            5000 if quick else 20_000)
+    result["steady_lateness"] = {kind: result["steady"][kind].pop("lateness") for kind in ("ours", "raw")}
+    for kind in ("ours", "raw"):
+        result["burst"][kind].pop("lateness")
+    report = lines(result)
+    print("\n".join(report))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "quick" if quick else "latest"
+    timelines = {kind: result["burst"][kind].pop("timeline") for kind in ("ours", "raw")}
+    lateness = result.pop("steady_lateness")
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
+    (RESULTS / f"{name}.md").write_text(
+        f"# future_celery benchmark ({'quick' if quick else 'full'}, {result['when']})\n\n"
+        "| scenario: ours \\| raw Celery \\| ratio |\n| --- |\n" + "\n".join(f"| {line} |" for line in report) + "\n")
+    result["burst"]["ours"]["timeline"], result["burst"]["raw"]["timeline"] = timelines["ours"], timelines["raw"]
+    result["steady_lateness"] = lateness
+    plot(result, RESULTS / f"{name}.png")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""The admin of scheduled jobs: watch and manage them, never create them or change what
+they run (that would let an admin user run arbitrary code)."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from .exceptions import FutureCeleryError
+from .models import ScheduledJob
+from .pagination import EstimatedCountPaginator
+
+STATUS_COLOURS = {
+    ScheduledJob.STATUS_SCHEDULED: "#417690",
+    ScheduledJob.STATUS_QUEUED: "#b8860b",
+    ScheduledJob.STATUS_RUNNING: "#d2691e",
+    ScheduledJob.STATUS_COMPLETE: "#2e7d32",
+    ScheduledJob.STATUS_FAILED: "#c62828",
+    ScheduledJob.STATUS_EXPIRED: "#757575",
+    ScheduledJob.STATUS_CANCELLED: "#757575",
+}
+# What an admin may change, and only while the job is still scheduled.
+EDITABLE_WHILE_SCHEDULED = ["time_slot_start", "time_slot_end", "queue", "priority", "max_attempts"]
+
+
+class ScheduledJobForm(forms.ModelForm):
+    class Meta:
+        model = ScheduledJob
+        fields = EDITABLE_WHILE_SCHEDULED
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("time_slot_start"), data.get("time_slot_end")
+        if start and end and end <= start:
+            raise ValidationError(_("The expiry must be after the scheduled time."))
+        return data
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """Filter by queue. Its choices are the queues of the latest jobs (an index range, not a
+    DISTINCT over the whole table), plus the one selected."""
+
+    title = _("queue")
+    parameter_name = "queue"
+    RECENT = 1000
+
+    def lookups(self, request, model_admin):
+        recent = ScheduledJob.objects.order_by("-time_slot_start", "-id").values_list(
+            "queue", flat=True)[: self.RECENT]
+        queues = set(recent) | ({self.value()} if self.value() is not None else set())
+        return [(queue, queue or _("(default)")) for queue in sorted(queues)]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(queue=self.value())
+
+
+@admin.register(ScheduledJob)
+class ScheduledJobAdmin(admin.ModelAdmin):
+    form = ScheduledJobForm
+    list_display = [
+        "id", "callable_name", "colored_status", "time_slot_start", "time_slot_end",
+        "execution_start", "duration_display", "attempts", "content_object_link",
+    ]
+    list_display_links = ["id", "callable_name"]
+    list_filter = ["status", QueueFilter, "time_slot_start"]
+    date_hierarchy = "time_slot_start"
+    search_fields = ["=id", "callable_name"]
+    ordering = ["-time_slot_start", "-id"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    actions = ["cancel_jobs", "run_again"]
+    fieldsets = [
+        (None, {"fields": ["callable_name", "colored_status", "content_object_link"]}),
+        (_("Schedule"), {"fields": EDITABLE_WHILE_SCHEDULED + ["soft_time_limit", "time_limit"]}),
+        (_("Arguments"), {"fields": ["args_display", "kwargs_display"]}),
+        (_("Execution"), {"fields": [
+            "execution_start", "execution_end", "duration_display", "attempts", "worker",
+            "task_id", "queued_at", "heartbeat",
+        ]}),
+        (_("Result"), {"fields": ["return_value_display", "error_display"]}),
+        (_("History"), {"fields": ["rescheduled_from", "created", "updated"],
+                        "classes": ["collapse"]}),
+    ]
+    _always_readonly = [
+        "callable_name", "colored_status", "content_object_link", "soft_time_limit",
+        "time_limit", "args_display", "kwargs_display", "execution_start", "execution_end",
+        "duration_display", "attempts", "worker", "task_id", "queued_at", "heartbeat",
+        "return_value_display", "error_display", "rescheduled_from", "created", "updated",
+    ]
+
+    def get_queryset(self, request):
+        # One query per content type for the whole page, not one per row.
+        return super().get_queryset(request).prefetch_related("content_object")
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status == ScheduledJob.STATUS_SCHEDULED:
+            return self._always_readonly
+        return self._always_readonly + EDITABLE_WHILE_SCHEDULED
+
+    def save_model(self, request, obj, form, change):
+        """Write only the edited fields, and only if the job is still scheduled: a full save
+        would overwrite what the engine wrote to the row meanwhile."""
+        fields = [name for name in form.changed_data if name in EDITABLE_WHILE_SCHEDULED]
+        if not fields:
+            return
+        updated = ScheduledJob.objects.filter(
+            pk=obj.pk, status=ScheduledJob.STATUS_SCHEDULED
+        ).update(updated=timezone.now(), **{name: getattr(obj, name) for name in fields})
+        if not updated:
+            self.message_user(
+                request, _("Not saved: the job is no longer scheduled."), messages.ERROR
+            )
+
+    @admin.display(description=_("status"), ordering="status")
+    def colored_status(self, job):
+        return format_html(
+            '<span style="color:{};font-weight:bold">{}</span>',
+            STATUS_COLOURS.get(job.status, "inherit"), job.get_status_display(),
+        )
+
+    @admin.display(description=_("duration"))
+    def duration_display(self, job):
+        duration = job.duration
+        return "-" if duration is None else f"{duration.total_seconds():.3f} s"
+
+    @admin.display(description=_("content object"))
+    def content_object_link(self, job):
+        if not job.content_type_id:
+            return "-"
+        obj = job.content_object
+        if obj is None:
+            return format_html("<em>{}</em>", _("deleted"))
+        try:
+            url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+        except NoReverseMatch:
+            return str(obj)
+        return format_html('<a href="{}">{}</a>', url, obj)
+
+    @admin.display(description=_("positional arguments"))
+    def args_display(self, job):
+        return _pre(json.dumps(job.args, indent=2, ensure_ascii=False))
+
+    @admin.display(description=_("keyword arguments"))
+    def kwargs_display(self, job):
+        return _pre(json.dumps(job.kwargs, indent=2, ensure_ascii=False))
+
+    @admin.display(description=_("return value"))
+    def return_value_display(self, job):
+        return _pre(job.return_value) if job.return_value else "-"
+
+    @admin.display(description=_("error"))
+    def error_display(self, job):
+        return _pre(job.error) if job.error else "-"
+
+    @admin.action(description=_("Cancel selected jobs"), permissions=["change"])
+    def cancel_jobs(self, request, queryset):
+        cancelled = 0
+        for job in queryset.filter(status__in=ScheduledJob.CANCELLABLE_STATUSES):
+            try:
+                job.cancel()
+                cancelled += 1
+            except FutureCeleryError:
+                pass  # it started or finished meanwhile
+        skipped = queryset.count() - cancelled
+        self.message_user(request, ngettext(
+            "%(count)d job cancelled.", "%(count)d jobs cancelled.", cancelled
+        ) % {"count": cancelled}, messages.SUCCESS)
+        if skipped:
+            self.message_user(request, ngettext(
+                "%(count)d job was not cancelled: only scheduled or queued jobs can be.",
+                "%(count)d jobs were not cancelled: only scheduled or queued jobs can be.",
+                skipped,
+            ) % {"count": skipped}, messages.WARNING)
+
+    @admin.action(description=_("Run selected jobs again (a copy, due now)"), permissions=["change"])
+    def run_again(self, request, queryset):
+        created = 0
+        for job in queryset:
+            try:
+                job.reschedule(timezone.now())
+                created += 1
+            except Exception as exc:  # e.g. its content object was deleted
+                self.message_user(request, _("Job #%(id)s was not copied: %(error)s") % {
+                    "id": job.pk, "error": exc}, messages.ERROR)
+        if created:
+            self.message_user(request, ngettext(
+                "%(count)d job scheduled to run again.", "%(count)d jobs scheduled to run again.",
+                created,
+            ) % {"count": created}, messages.SUCCESS)
+
+
+def _pre(text: str):
+    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)

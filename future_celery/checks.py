@@ -1,0 +1,31 @@
+"""System checks for configurations that would break future_celery's guarantees."""
+
+from django.conf import settings
+from django.core import checks
+
+
+@checks.register()
+def check_use_tz(app_configs, **kwargs):
+    if not settings.USE_TZ:
+        return [checks.Error(
+            "future_celery needs USE_TZ = True: job times are stored in UTC and compared "
+            "across processes and time zones.",
+            hint="Set USE_TZ = True in your settings.",
+            id="future_celery.E001",
+        )]
+    return []
+
+
+@checks.register()
+def check_beat_installed(app_configs, **kwargs):
+    from django.apps import apps
+
+    if not apps.is_installed("django_celery_beat"):
+        return [checks.Warning(
+            "django_celery_beat is not installed: the future_celery tick is not registered as "
+            "a periodic task, so jobs are dispatched only right after they are scheduled (when "
+            "due within the look-ahead) or by `runscheduledjobs --dispatch` from cron.",
+            hint="Add 'django_celery_beat' to INSTALLED_APPS and run celery beat -S django.",
+            id="future_celery.W001",
+        )]
+    return []

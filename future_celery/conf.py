@@ -1,0 +1,57 @@
+"""Settings of future_celery, each with its default.
+
+Every setting is read through :func:`get` so that ``override_settings`` in tests and
+changes at run time are seen; no module caches a value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+PREFIX = "FUTURE_CELERY_"
+
+DEFAULTS: dict[str, Any] = {
+    # Seconds between two ticks of the dispatcher on celery beat.
+    "TICK_INTERVAL": 5.0,
+    # Jobs due within this many seconds of now are dispatched with an eta (about two ticks).
+    "LOOKAHEAD": 10.0,
+    # Dispatch a job due within the look-ahead right after the commit that scheduled it,
+    # instead of waiting for the next tick.
+    "DISPATCH_ON_COMMIT": True,
+    # How many due rows one tick claims per batch.
+    "DISPATCH_BATCH_SIZE": 500,
+    # Expiry of a job when schedule_job is given none; counted from the scheduled time.
+    "DEFAULT_EXPIRES": "7d",
+    # Attempts a job gets before it is failed for good (1 = no retry).
+    "MAX_ATTEMPTS": 1,
+    # Retry backoff: base * 2 ** (attempt - 1) seconds, capped, with full jitter.
+    "RETRY_BACKOFF": 5.0,
+    "RETRY_BACKOFF_MAX": 600.0,
+    # Per-job time limits in seconds (None = Celery's default, no limit).
+    "SOFT_TIME_LIMIT": None,
+    "TIME_LIMIT": None,
+    # A queued job that has not started this many seconds after its time is dispatched again.
+    "REQUEUE_AFTER": 300.0,
+    # Seconds between heartbeats of a running job; a job whose heartbeat is older than
+    # HEARTBEAT_TIMEOUT has lost its worker.
+    "HEARTBEAT_INTERVAL": 10.0,
+    "HEARTBEAT_TIMEOUT": 60.0,
+    # Celery queue and priority of jobs that name none (None = the Celery defaults).
+    "DEFAULT_QUEUE": None,
+    "DEFAULT_PRIORITY": None,
+    # Keep the rows of completed jobs (False deletes them once they complete).
+    "KEEP_COMPLETED": True,
+    # Dotted-path patterns (fnmatch) of the callables that may be scheduled; None allows all.
+    "ALLOWED_CALLABLES": None,
+    # Longest traceback / return value text kept on a row, in characters.
+    "MAX_TEXT_LENGTH": 10_000,
+}
+
+
+def get(name: str) -> Any:
+    """The value of ``FUTURE_CELERY_<name>``, or its default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"future_celery has no setting {name!r}")
+    return getattr(settings, PREFIX + name, DEFAULTS[name])

@@ -1,0 +1,121 @@
+"""The dispatcher: hands due jobs to Celery. It runs as the tick task on celery beat, right
+after the commit of a job scheduled within the look-ahead, and from runscheduledjobs
+--dispatch. Only the job id travels in the message; the row stays the source of truth."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import CharField, Value
+from django.db.models.functions import Cast, Concat
+from django.utils import timezone
+
+from . import conf, lifecycle
+from .models import ScheduledJob
+
+logger = logging.getLogger(__name__)
+
+Job = ScheduledJob
+_MESSAGE_FIELDS = ("id", "callable_name", "time_slot_start", "time_slot_end", "queue",
+                   "priority", "soft_time_limit", "time_limit")
+
+
+@dataclasses.dataclass
+class TickReport:
+    expired: int = 0
+    requeued: int = 0
+    recovered: int = 0
+    dispatched: int = 0
+
+
+def tick(now: dt.datetime | None = None) -> TickReport:
+    """One pass: expire overdue jobs, take back lost ones, dispatch what is due soon."""
+    now = now or timezone.now()
+    report = TickReport(
+        expired=lifecycle.expire_overdue(now),
+        requeued=lifecycle.requeue_stale(now),
+        recovered=lifecycle.recover_lost(now),
+    )
+    report.dispatched = dispatch_due(now)
+    if report != TickReport():
+        logger.info("Tick: %s", report)
+    return report
+
+
+def dispatch_due(now: dt.datetime | None = None, ids: Iterable[int] | None = None) -> int:
+    """Claim and publish, batch by batch, the scheduled jobs due within the look-ahead
+    (only those in ``ids`` when given). Returns how many were published."""
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(seconds=conf.get("LOOKAHEAD"))
+    ids = None if ids is None else list(ids)
+    total = 0
+    while True:
+        batch = _claim(now, horizon, ids)
+        total += _publish(batch, now)
+        if len(batch) < conf.get("DISPATCH_BATCH_SIZE"):
+            return total
+
+
+def dispatch_on_commit(jobs: Iterable[Job]) -> None:
+    """Dispatch the given new jobs that fall due within the look-ahead right after the
+    current transaction commits (never before; not at all if it rolls back)."""
+    horizon = timezone.now() + dt.timedelta(seconds=conf.get("LOOKAHEAD"))
+    ids = [job.pk for job in jobs if job.time_slot_start <= horizon]
+    if ids:
+        transaction.on_commit(lambda: _dispatch_quietly(ids), robust=True)
+
+
+def _dispatch_quietly(ids: list[int]) -> None:
+    try:
+        dispatch_due(ids=ids)
+    except Exception:  # the tick dispatches them instead
+        logger.exception("Dispatch of jobs %s after commit failed; the tick will retry", ids)
+
+
+def _claim(now: dt.datetime, horizon: dt.datetime, ids: list[int] | None) -> list[tuple]:
+    """Mark a batch of due jobs queued, each under a new task id. Rows locked by another
+    tick are skipped, so two ticks never claim the same job."""
+    token = uuid.uuid4().hex[:12]
+    due = Job.objects.due(horizon)
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    with transaction.atomic():
+        rows = list(due.select_for_update(skip_locked=True)
+                    .values_list(*_MESSAGE_FIELDS)[: conf.get("DISPATCH_BATCH_SIZE")])
+        if rows:
+            Job.objects.filter(pk__in=[row[0] for row in rows]).update(
+                status=Job.STATUS_QUEUED, queued_at=now, updated=now,
+                task_id=Concat(Value("fc-"), Cast("id", CharField()), Value(f"-{token}")),
+            )
+    return [(*row, f"fc-{row[0]}-{token}") for row in rows]
+
+
+def _publish(batch: list[tuple], now: dt.datetime) -> int:
+    """Send one run_job message per claimed job over one broker connection, buffered into
+    pipelined writes where the transport can (kombu's Producer.batch: Redis). If sending
+    fails, the whole batch goes back to scheduled: a message that did get out carries a task
+    id that is no longer the job's, so the worker ignores it."""
+    from .tasks import run_job
+
+    if not batch:
+        return 0
+    try:
+        with run_job.app.producer_or_acquire() as producer, producer.batch(max_size=1000):
+            for job_id, name, start, end, queue, priority, soft, hard, task_id in batch:
+                run_job.apply_async(
+                    args=[job_id], task_id=task_id, shadow=name, producer=producer,
+                    eta=start if start > now else None, expires=end,
+                    queue=queue or None, priority=priority,
+                    soft_time_limit=soft, time_limit=hard,
+                )
+    except Exception:
+        logger.exception("Publishing %s jobs failed; they go back to scheduled", len(batch))
+        Job.objects.filter(status=Job.STATUS_QUEUED, task_id__in=[row[-1] for row in batch]).update(
+            status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, updated=timezone.now())
+        return 0
+    return len(batch)

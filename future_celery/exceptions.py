@@ -1,0 +1,42 @@
+"""The exceptions future_celery raises. Each also derives from the standard type a caller
+would expect, so ``except ValueError`` keeps working."""
+
+
+class FutureCeleryError(Exception):
+    """Base of every error raised by future_celery."""
+
+
+class InvalidTimeSpec(FutureCeleryError, ValueError):
+    """Raised when a time or offset cannot be read (e.g. '5x', '', '-3d')."""
+
+
+class InvalidExpiry(FutureCeleryError, ValueError):
+    """Raised when a job's expiry is at or before its scheduled time."""
+
+
+class CallableNotFound(FutureCeleryError, ImportError):
+    """Raised when a job's callable cannot be imported or is not callable."""
+
+
+class CallableNotAllowed(FutureCeleryError, PermissionError):
+    """Raised when a callable is not in FUTURE_CELERY_ALLOWED_CALLABLES."""
+
+
+class ArgumentNotSerializable(FutureCeleryError, TypeError):
+    """Raised when a job argument cannot be stored as JSON."""
+
+
+class ContentObjectMissing(FutureCeleryError, LookupError):
+    """Raised when a job's content object (or a model argument) was deleted before the run."""
+
+
+class MalformedJob(FutureCeleryError, ValueError):
+    """Raised when a job row cannot be run as stored (e.g. arguments of the wrong shape)."""
+
+
+class InvalidJobState(FutureCeleryError, ValueError):
+    """Raised when an operation does not fit the job's status (e.g. cancelling a running job)."""
+
+
+class RunnerAlreadyActive(FutureCeleryError, RuntimeError):
+    """Raised when a second in-process runner starts while one is active."""

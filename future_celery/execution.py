@@ -1,0 +1,65 @@
+"""Running one claimed job: resolve its callable, rebuild its arguments, call it inside a
+transaction that also records its completion. Shared by the in-process runner and the
+Celery worker; each records failures its own way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+
+from . import callables, lifecycle, serialization
+from .exceptions import ContentObjectMissing, MalformedJob
+from .models import ScheduledJob
+
+F = TypeVar("F", bound=Callable[..., Any])
+_JOB_AS_PARAMETER = "_future_celery_job_as_parameter"
+
+
+def job_as_parameter(func: F) -> F:
+    """Mark a job callable so that the running ScheduledJob is passed as its first argument."""
+    setattr(func, _JOB_AS_PARAMETER, True)
+    return func
+
+
+def call(job: ScheduledJob) -> Any:
+    """Call the job's callable with its arguments, as django-future did: the job first (with
+    @job_as_parameter), then the content object (unless it is the method's own object)."""
+    ctype = ContentType.objects.get_for_id(job.content_type_id) if job.content_type_id else None
+    label = f"{ctype.app_label}.{ctype.model}" if ctype else None
+    callables.check_allowed(callables.allow_name(job.callable_name, label))
+    leading: list[Any] = []
+    if job.content_type_id:
+        obj = job.content_object
+        if obj is None:
+            raise ContentObjectMissing(
+                f"the content object of this job ({label} with primary key "
+                f"{job.object_id!r}) was deleted before the job ran"
+            )
+        if "." not in job.callable_name:
+            func = callables.resolve_method(obj, job.callable_name)
+        else:
+            func, leading = callables.resolve_path(job.callable_name), [obj]
+    else:
+        func = callables.resolve_path(job.callable_name)
+    if not isinstance(job.args, list) or not isinstance(job.kwargs, dict):
+        raise MalformedJob(
+            f"job #{job.pk} has malformed arguments (args must be a JSON list and kwargs a "
+            f"JSON object, found {type(job.args).__name__} and {type(job.kwargs).__name__}); "
+            "was the row written by hand or by another version?"
+        )
+    args = leading + serialization.decode(job.args)
+    kwargs = serialization.decode(job.kwargs)
+    if getattr(func, _JOB_AS_PARAMETER, False):
+        args.insert(0, job)
+    return func(*args, **kwargs)
+
+
+def execute(job: ScheduledJob, delete_completed: bool = False) -> None:
+    """Run a job already marked running. Its writes and its completion commit together; an
+    exception rolls them back and propagates (the caller records the failure)."""
+    with transaction.atomic():
+        result = call(job)
+        lifecycle.complete(job, result, delete=delete_completed)

@@ -1,0 +1,193 @@
+"""The state changes of a job row. Each is one conditional UPDATE, so that two processes
+racing for the same job cannot both win: whoever matches the expected status changes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import random
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from . import conf
+from .exceptions import InvalidJobState
+from .models import ScheduledJob
+
+Job = ScheduledJob
+
+
+def cap_text(text: str, keep_end: bool = False) -> str:
+    """``text`` within FUTURE_CELERY_MAX_TEXT_LENGTH characters, marked where it was cut."""
+    limit = conf.get("MAX_TEXT_LENGTH")
+    if len(text) <= limit:
+        return text
+    marker = "\n[... cut ...]\n"
+    return marker + text[-limit:] if keep_end else text[:limit] + marker
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry number ``attempt`` (1-based): exponential, capped, jittered."""
+    ceiling = min(conf.get("RETRY_BACKOFF_MAX"), conf.get("RETRY_BACKOFF") * 2 ** (attempt - 1))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None = None) -> bool:
+    """Mark ``job`` running (attempts + 1) if it is still in ``from_status``; True if we won."""
+    now = now or timezone.now()
+    won = Job.objects.filter(pk=job.pk, status=from_status).update(
+        status=Job.STATUS_RUNNING, attempts=job.attempts + 1, execution_start=now,
+        execution_end=None, heartbeat=now, worker=worker, updated=now,
+    )
+    if won:
+        job.status, job.attempts, job.execution_start = Job.STATUS_RUNNING, job.attempts + 1, now
+        job.execution_end, job.heartbeat, job.worker = None, now, worker
+    return bool(won)
+
+
+def complete(job: Job, result: Any, delete: bool = False) -> None:
+    """Record success. Called inside the job's transaction, so it commits with its writes.
+    If the attempt was taken away meanwhile (declared lost), raise: the writes roll back."""
+    now = timezone.now()
+    mine = Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts)
+    if delete or not conf.get("KEEP_COMPLETED"):
+        done = mine.delete()[0]
+    else:
+        job.return_value = "" if result is None else cap_text(str(result))
+        done = mine.update(
+            status=Job.STATUS_COMPLETE, execution_end=now, return_value=job.return_value,
+            error="", heartbeat=None, updated=now,
+        )
+    if not done:
+        raise InvalidJobState(
+            f"job #{job.pk} attempt {job.attempts} is no longer running here (it was declared "
+            "lost or cancelled meanwhile); its writes are rolled back"
+        )
+    job.status, job.execution_end = Job.STATUS_COMPLETE, now
+
+
+def fail(job: Job, error: str) -> bool:
+    """Record a failed attempt: back to scheduled after a backoff while attempts remain and
+    the retry falls before the expiry, else failed for good. The error text is kept.
+    Only a running job is changed; False if it was not running any more."""
+    now = timezone.now()
+    job.error = cap_text(error, keep_end=True)
+    job.execution_end, job.heartbeat = now, None
+    retry_at = now + dt.timedelta(seconds=backoff(job.attempts))
+    if job.attempts < job.max_attempts and (job.time_slot_end is None or retry_at < job.time_slot_end):
+        job.status, job.time_slot_start = Job.STATUS_SCHEDULED, retry_at
+    else:
+        job.status = Job.STATUS_FAILED
+    return bool(Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
+        status=job.status, time_slot_start=job.time_slot_start, error=job.error,
+        execution_end=now, heartbeat=None, task_id="", queued_at=None, updated=now,
+    ))
+
+
+def expire_overdue(now: dt.datetime | None = None) -> int:
+    """Mark scheduled jobs whose expiry has passed as expired; the number marked."""
+    now = now or timezone.now()
+    return Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
+
+
+def _sql_time(value: dt.datetime) -> object:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
+    """The worker's claim, in one round trip: mark the job running if it is still queued
+    under this message's task id and has not expired. None when another delivery, a later
+    dispatch, a cancel or an expiry got there first.
+
+    On PostgreSQL the claim commits without waiting for its WAL flush: the job's own commit,
+    later in the same WAL, flushes it too; if the server crashes first, the job is back in
+    'queued' and runs again from its redelivered message, so nothing is lost or doubled."""
+    now = _sql_time(timezone.now())
+    fields = Job._meta.concrete_fields
+    table = connection.ops.quote_name(Job._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
+        "execution_end = NULL, heartbeat = %s, worker = %s, updated = %s "
+        "WHERE id = %s AND status = %s AND task_id = %s "
+        "AND (time_slot_end IS NULL OR time_slot_end > %s) "
+        f"RETURNING {columns}"
+    )
+    params = [Job.STATUS_RUNNING, now, now, worker, now, job_id, Job.STATUS_QUEUED, task_id, now]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF; " + sql, params)
+            cursor.cursor.nextset()
+        else:
+            cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, converters, col in _converters(connection.vendor):
+        for converter in converters:
+            values[index] = converter(values[index], col, connection)
+    return Job.from_db(connection.alias, [f.attname for f in fields], values)
+
+
+@functools.cache
+def _converters(vendor: str) -> list[tuple[int, list, Any]]:
+    """Per column of a claimed row, the converters a queryset would apply (JSON, dates...)."""
+    out = []
+    for index, field in enumerate(Job._meta.concrete_fields):
+        col = field.get_col(Job._meta.db_table)
+        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if converters:
+            out.append((index, converters, col))
+    return out
+
+
+def expire_delivered(job_id: int, task_id: str) -> bool:
+    """Mark a job expired whose message came after its expiry (or was dropped as expired)."""
+    now = timezone.now()
+    return bool(Job.objects.filter(
+        pk=job_id, status=Job.STATUS_QUEUED, task_id=task_id, time_slot_end__lte=now,
+    ).update(status=Job.STATUS_EXPIRED, updated=now))
+
+
+def cancel_delivered(job_id: int, task_id: str) -> bool:
+    """Mark a queued job cancelled whose message was revoked (e.g. from Flower)."""
+    now = timezone.now()
+    return bool(Job.objects.filter(pk=job_id, status=Job.STATUS_QUEUED, task_id=task_id).update(
+        status=Job.STATUS_CANCELLED, execution_end=now, updated=now))
+
+
+def fail_delivered(job_id: int, task_id: str, error: str) -> bool:
+    """Record the failure of the attempt that message ``task_id`` started."""
+    job = Job.objects.filter(pk=job_id, status=Job.STATUS_RUNNING, task_id=task_id).first()
+    return job is not None and fail(job, error)
+
+
+def requeue_stale(now: dt.datetime | None = None) -> int:
+    """Queued jobs whose message should have started long ago (lost, or its publish failed)
+    go back to scheduled, so that the tick dispatches them again."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(seconds=conf.get("REQUEUE_AFTER") + conf.get("LOOKAHEAD"))
+    return Job.objects.filter(status=Job.STATUS_QUEUED, queued_at__lt=limit).update(
+        status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, updated=now)
+
+
+def recover_lost(now: dt.datetime | None = None) -> int:
+    """Running jobs whose heartbeat stopped lost their worker: each gets another attempt,
+    or fails with a clear error after its last one. The number recovered."""
+    now = now or timezone.now()
+    timeout = conf.get("HEARTBEAT_TIMEOUT")
+    lost = Job.objects.filter(
+        Q(heartbeat__lt=now - dt.timedelta(seconds=timeout)) | Q(heartbeat__isnull=True),
+        status=Job.STATUS_RUNNING,
+    )
+    recovered = 0
+    for job in lost.iterator():
+        recovered += fail(job, (
+            f"Worker lost: {job.worker or 'the worker'} stopped sending heartbeats for this job "
+            f"(last {job.heartbeat.isoformat() if job.heartbeat else 'never'}, timeout "
+            f"{timeout:g}s); it was killed, ran out of memory or lost its host."
+        ))
+    return recovered

@@ -1,0 +1,51 @@
+"""manage.py runscheduledjobs: run due jobs in this process (django-future's command), or
+with --dispatch run one dispatcher tick that hands them to Celery (cron instead of beat)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from future_celery.dispatch import tick
+from future_celery.exceptions import RunnerAlreadyActive
+from future_celery.runner import run_jobs
+
+
+class Command(BaseCommand):
+    help = "Run the scheduled jobs that are due, in this process, without Celery."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "-d", "--delete-completed", action="store_true",
+            help="Delete the rows of jobs that complete.",
+        )
+        parser.add_argument(
+            "-i", "--ignore-errors", action="store_true",
+            help="Go on after a job fails instead of stopping at the first failure.",
+        )
+        parser.add_argument(
+            "--dispatch", action="store_true",
+            help="Do not run jobs here: run one tick that hands the jobs due soon to Celery "
+                 "workers (for projects that run this from cron instead of celery beat).",
+        )
+
+    def handle(self, *args, delete_completed=False, ignore_errors=False, dispatch=False,
+               **options):
+        if dispatch:
+            report = tick()
+            self.stdout.write(
+                f"{report.dispatched} dispatched, {report.expired} expired, "
+                f"{report.requeued} requeued, {report.recovered} recovered from lost workers"
+            )
+            return
+        try:
+            report = run_jobs(delete_completed=delete_completed, ignore_errors=ignore_errors)
+        except RunnerAlreadyActive as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"{len(report.completed)} completed, {len(report.failed)} failed, "
+            f"{report.expired} expired"
+        )
+        if report.error is not None:
+            job = report.failed_job
+            raise CommandError(
+                f"job #{job.pk} ({job.callable_name}) failed; stopped (use -i to go on).\n"
+                f"{job.error}"
+            )

@@ -1,0 +1,101 @@
+"""Receivers that write what Celery knows about a job back to its row. Connected in
+apps.FutureCeleryConfig.ready()."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import signals as celery_signals
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from django.db.models.signals import post_migrate
+
+from . import lifecycle
+from .db import reconnecting
+from .signals import job_cancelled
+
+logger = logging.getLogger(__name__)
+RUN_JOB = "future_celery.run_job"
+
+
+def _job_id(args) -> int | None:
+    try:
+        return int(args[0])
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def on_task_failure(sender=None, task_id=None, exception=None, args=None, einfo=None, **kwargs):
+    """A job raised, hit its time limit, or its worker was lost: record the attempt."""
+    if getattr(sender, "name", None) != RUN_JOB or (job_id := _job_id(args)) is None:
+        return
+    text = getattr(einfo, "traceback", None) or repr(exception)
+    if isinstance(exception, TimeLimitExceeded):
+        text = f"Hard time limit exceeded ({exception}): the worker killed the job.\n{text}"
+    elif isinstance(exception, SoftTimeLimitExceeded):
+        text = f"Soft time limit exceeded.\n{text}"
+    reconnecting(lifecycle.fail_delivered)(job_id, task_id, text)
+
+
+def on_task_revoked(sender=None, request=None, terminated=False, expired=False, **kwargs):
+    """A job's message was dropped as expired, or revoked (e.g. from Flower)."""
+    if getattr(sender, "name", None) != RUN_JOB or request is None:
+        return
+    if (job_id := _job_id(getattr(request, "args", None))) is None:
+        return
+    if expired:
+        reconnecting(lifecycle.expire_delivered)(job_id, request.id)
+    else:
+        reconnecting(lifecycle.cancel_delivered)(job_id, request.id)
+
+
+def on_job_cancelled(sender=None, job=None, **kwargs):
+    """Revoke the message of a cancelled queued job, so that workers drop it at once
+    (without it, the worker's claim would refuse the job anyway)."""
+    if not job.task_id:
+        return
+    from .tasks import run_job
+
+    try:
+        run_job.app.control.revoke(job.task_id)
+    except Exception:
+        logger.warning("Could not revoke message %s of cancelled job #%s", job.task_id, job.pk,
+                       exc_info=True)
+
+
+def _claim_role(role: str) -> None:
+    """Refuse to start a second beat or worker on one SQLite database (see locks)."""
+    from .locks import claim_sqlite_role
+
+    try:
+        claim_sqlite_role(role)
+    except RuntimeError as exc:
+        logger.critical("%s", exc)
+        raise SystemExit(f"ERROR: {exc}") from None  # Celery's signals swallow Exceptions
+
+
+def on_beat_init(sender=None, **kwargs):
+    _claim_role("beat")
+
+
+def on_worker_after_setup(sender=None, **kwargs):
+    _claim_role("worker")
+
+
+def on_post_migrate(sender=None, **kwargs):
+    from .beat import register_tick
+
+    if getattr(sender, "name", None) == "future_celery":
+        register_tick(using=kwargs.get("using", "default"))
+
+
+def connect() -> None:
+    celery_signals.task_failure.connect(on_task_failure, weak=False,
+                                        dispatch_uid="future_celery.task_failure")
+    celery_signals.task_revoked.connect(on_task_revoked, weak=False,
+                                        dispatch_uid="future_celery.task_revoked")
+    celery_signals.beat_init.connect(on_beat_init, weak=False, dispatch_uid="future_celery.beat_init")
+    # Sent once Django is set up in the worker (worker_init comes before our ready()).
+    celery_signals.celeryd_after_setup.connect(on_worker_after_setup, weak=False,
+                                               dispatch_uid="future_celery.worker_after_setup")
+    job_cancelled.connect(on_job_cancelled, dispatch_uid="future_celery.job_cancelled")
+    post_migrate.connect(on_post_migrate, dispatch_uid="future_celery.post_migrate")

@@ -1,0 +1,41 @@
+"""The Celery tasks: run_job (one job, by id) and tick (the dispatcher, on celery beat)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+from celery import shared_task
+
+from . import dispatch, execution, lifecycle
+from .db import reconnecting
+from .heartbeat import heartbeat
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="future_celery.run_job", bind=True, acks_late=True,
+             reject_on_worker_lost=True, ignore_result=True)
+def run_job(self, job_id: int) -> str | None:
+    """Claim job ``job_id`` for this message and run it. A duplicate or stale delivery, or a
+    message for a cancelled, expired or finished job, does nothing. A failure propagates to
+    Celery; the task_failure handler writes it to the row."""
+    worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
+    job = reconnecting(lifecycle.claim_delivered)(job_id, self.request.id, worker)
+    if job is None:
+        if reconnecting(lifecycle.expire_delivered)(job_id, self.request.id):
+            logger.info("Job #%s expired before it could start", job_id)
+        else:
+            logger.info("Job #%s: message %s is not the job's current dispatch; ignored",
+                        job_id, self.request.id)
+        return None
+    with heartbeat.beating(job.pk):
+        execution.execute(job)
+    return job.return_value
+
+
+@shared_task(name="future_celery.tick", ignore_result=True)
+def tick() -> dict[str, int]:
+    """Expire, recover and dispatch: see future_celery.dispatch.tick."""
+    return dataclasses.asdict(reconnecting(dispatch.tick)())

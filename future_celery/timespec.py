@@ -1,0 +1,74 @@
+"""Reading the times a job is given: datetimes, timedeltas and offset strings like '1d12h'."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+
+from django.utils import timezone
+
+from .exceptions import InvalidTimeSpec
+
+When = dt.datetime | dt.timedelta | str
+
+UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_OFFSET = re.compile(r"(?:\d+[wdhms])+")
+_PART = re.compile(r"(\d+)([wdhms])")
+
+
+def parse_offset(text: str) -> dt.timedelta:
+    """'30s', '5m', '2h', '5d', '1w' or a combination such as '1d12h' as a timedelta."""
+    days, seconds = _split_offset(text)
+    try:
+        return dt.timedelta(days=days, seconds=seconds)
+    except OverflowError:
+        raise InvalidTimeSpec(f"invalid time offset {text!r}: too large") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _split_offset(text: str) -> tuple[int, int]:
+    """An offset string as (calendar days, elapsed seconds)."""
+    if not isinstance(text, str) or not _OFFSET.fullmatch(text):
+        raise InvalidTimeSpec(
+            f"invalid time offset {text!r}: expected whole numbers with a unit "
+            "(s, m, h, d, w), e.g. '30s', '5m', '1d12h'"
+        )
+    units = [unit for _, unit in _PART.findall(text)]
+    if len(units) != len(set(units)):
+        raise InvalidTimeSpec(f"invalid time offset {text!r}: a unit is given twice")
+    parts = [(int(number), unit) for number, unit in _PART.findall(text)]
+    days = sum(number * UNIT_SECONDS[unit] // 86400 for number, unit in parts if unit in "wd")
+    seconds = sum(number * UNIT_SECONDS[unit] for number, unit in parts if unit in "hms")
+    return days, seconds
+
+
+def aware(value: dt.datetime) -> dt.datetime:
+    """The datetime made timezone-aware; a naive one is read in the current time zone."""
+    if timezone.is_naive(value):
+        return timezone.make_aware(value, timezone.get_current_timezone())
+    return value
+
+
+def resolve(when: When, base: dt.datetime | None = None) -> dt.datetime:
+    """The aware datetime that ``when`` names; relative forms count from ``base`` (now).
+
+    In an offset string, days and weeks are calendar days of the current time zone ('1d'
+    is the same wall-clock time tomorrow, across a DST change too); hours, minutes and
+    seconds are elapsed time. A timedelta is elapsed time."""
+    if isinstance(when, dt.datetime):
+        return aware(when)
+    base = base or timezone.now()
+    try:
+        if isinstance(when, str):
+            days, seconds = _split_offset(when)
+            local = base.astimezone(timezone.get_current_timezone())
+            return (local + dt.timedelta(days=days)).astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
+        if isinstance(when, dt.timedelta):
+            return base + when
+    except OverflowError:
+        raise InvalidTimeSpec(f"invalid time {when!r}: too far in the future") from None
+    raise InvalidTimeSpec(
+        f"invalid time {when!r}: expected a datetime, a timedelta or an offset string "
+        f"such as '5d', not {type(when).__name__}"
+    )

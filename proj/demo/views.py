@@ -1,0 +1,48 @@
+"""The demo page: schedule one of the example jobs and see the latest jobs."""
+
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from future_celery import ScheduledJob, schedule_job
+
+JOBS = {
+    "say_hello": "proj.demo.jobs.say_hello",
+    "sleep": "proj.demo.jobs.sleep",
+    "boom": "proj.demo.jobs.boom",
+}
+
+
+class ScheduleForm(forms.Form):
+    job = forms.ChoiceField(choices=[(key, path) for key, path in JOBS.items()])
+    when = forms.CharField(initial="10s", help_text="An offset: 0s, 30s, 5m, 1h, 1d12h ...")
+    argument = forms.CharField(initial="world", required=False)
+
+    def clean_when(self):
+        from future_celery.timespec import parse_offset
+
+        when = self.cleaned_data["when"].strip()
+        try:
+            parse_offset(when)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return when
+
+
+def _seconds(text):
+    try:
+        return min(float(text), 60.0)
+    except ValueError:
+        return 1.0
+
+
+def index(request):
+    form = ScheduleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        args = {"say_hello": [data["argument"]], "sleep": [_seconds(data["argument"])]}.get(data["job"], [])
+        job = schedule_job(data["when"], JOBS[data["job"]], args=args)
+        messages.success(request, f"Scheduled job #{job.pk} ({job.callable_name}) for {job.time_slot_start:%H:%M:%S} UTC.")
+        return redirect("demo:index")
+    jobs = ScheduledJob.objects.order_by("-id")[:20]
+    return render(request, "demo/index.html", {"form": form, "jobs": jobs})

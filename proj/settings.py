@@ -1,0 +1,142 @@
+"""Settings of the example project. Everything that differs between machines comes from the
+environment, with defaults that work on a fresh machine (SQLite file, local Redis)."""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def database_from_url(url: str) -> dict:
+    """A DATABASES entry from a URL: postgres://user:pass@host:port/name or sqlite:///path."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        name = unquote(parts.path[1:]) if parts.path not in ("", "/") else ":memory:"
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+    if parts.scheme in ("postgres", "postgresql"):
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+        }
+    raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} in {url!r}")
+
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "future_celery",
+    "proj.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "proj.urls"
+WSGI_APPLICATION = "proj.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    )
+}
+# Workers keep their connection between jobs (a new one per job costs milliseconds).
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CONN_MAX_AGE", "300"))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several processes (web, worker, beat) share the file: wait for locks, write-ahead log.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LOGIN_URL = "admin:login"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"future_celery": {"handlers": ["console"], "level": "INFO"}},
+}
+
+# Celery: configured from here by proj/celery.py (namespace CELERY_).
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Redis redelivers an unacknowledged message after this many seconds. future_celery only
+# publishes jobs due within the look-ahead (seconds), so an hour is far above it; it must also
+# be above the longest job, or a running job's message is delivered again (and ignored).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # kombu's Redis transport, fixed so that a worker survives a Redis restart (see module).
+    CELERY_BROKER_TRANSPORT = "future_celery.redis_transport:Transport"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django integration closes every database connection before and after each task
+# unless this is set: a new PostgreSQL connection per job would cost more than the job's own
+# claim and completion. Connections are recycled after this many tasks instead (and
+# future_celery drops a broken one before its claim).
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A "task-sent" event per message would double the cost of every dispatch; Flower shows jobs
+# from the workers' events (received, started, succeeded) without it.
+CELERY_TASK_SEND_SENT_EVENT = os.environ.get("CELERY_TASK_SEND_SENT_EVENT", "0") == "1"
+CELERY_WORKER_SEND_TASK_EVENTS = os.environ.get("CELERY_WORKER_SEND_TASK_EVENTS", "1") == "1"
+
+# future_celery: see the README for every setting. The example reads a few from the
+# environment so that tests can run it with short intervals.
+for _name in ("TICK_INTERVAL", "LOOKAHEAD", "REQUEUE_AFTER", "HEARTBEAT_INTERVAL",
+              "HEARTBEAT_TIMEOUT", "RETRY_BACKOFF"):
+    if f"FUTURE_CELERY_{_name}" in os.environ:
+        globals()[f"FUTURE_CELERY_{_name}"] = float(os.environ[f"FUTURE_CELERY_{_name}"])

@@ -1,0 +1,287 @@
+"""Fault injection: real `celery worker` / `celery beat` processes of proj against real Redis
+and PostgreSQL; each scenario does to them what production does, then checks that every job
+ended in a final state, none ran twice and none was lost (a side-effect table, written by the
+jobs, counts the executions). Each scenario prints its row of the table (tests/faults.py)."""
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from future_celery import ScheduledJob, dispatch, schedule_job
+from tests.conftest import base_env
+from tests.faults import outcome, report, schedule_labelled
+from tests.processes import Process, start_beat, start_worker, wait_until
+
+pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def procs(broker):
+    """Processes a scenario starts; all are stopped after it, whatever happened. Each
+    scenario starts on an empty broker."""
+    broker.flushdb()
+    started = []
+    yield started
+    for process in reversed(started):
+        process.stop()
+
+
+def all_final(scenario, timeout, tick=False):
+    if wait_until(lambda: outcome(scenario)["lost"] == 0, timeout, interval=0.5,
+                  action=dispatch.tick if tick else None):
+        return True
+    print("NOT FINAL", outcome(scenario))
+    return False
+
+
+def assert_clean(scenario, **expected_states):
+    result = report(outcome(scenario))
+    assert result["duplicates"] == 0 and result["lost"] == 0, result
+    if expected_states:
+        assert result["states"] == expected_states, result
+    return result
+
+
+def test_redelivered_messages_run_once(procs, broker, settings):
+    """1. visibility_timeout of 2 s, etas 4-7 s away (beyond it), two workers."""
+    env = dict(base_env(), CELERY_VISIBILITY_TIMEOUT="2", FUTURE_CELERY_LOOKAHEAD="10")
+    settings.FUTURE_CELERY_LOOKAHEAD = 10
+    procs += [start_worker(env), start_worker(env)]
+    jobs = schedule_labelled("redelivery", 100, timezone.now() + dt.timedelta(seconds=4), spread=3)
+    assert ScheduledJob.objects.filter(pk__in=[j.pk for j in jobs], status="queued").count() == 100
+    assert all_final("redelivery", 40)
+    assert_clean("redelivery", complete=100)
+
+
+def test_a_pool_child_killed_mid_job_is_retried_once(procs, broker):
+    """2a. SIGKILL to the pool process running the job."""
+    procs.append(start_worker(base_env()))
+    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["child-kill-0"],
+                       max_attempts=2)
+    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
+    pid = int(ScheduledJob.objects.get(pk=job.pk).worker.rsplit(":", 1)[1])
+    assert pid in procs[0].child_pids()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40,
+                      action=dispatch.tick)
+    job.refresh_from_db()
+    assert job.status == "complete" and job.attempts == 2
+    report({"scenario": "child-kill", "jobs": 1, "executions": 1, "duplicates": 0, "lost": 0,
+            "states": {"complete": 1}})
+
+
+def test_a_worker_killed_with_its_messages_flushed_gives_the_job_back(procs, broker):
+    """2b + 8. SIGKILL to the worker's main process (and its pool), Redis flushed."""
+    first = start_worker(base_env())
+    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["worker-kill-0"],
+                       max_attempts=2)
+    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
+    os.kill(first.popen.pid, signal.SIGKILL)  # the main process first: the pool is orphaned
+    first.kill()
+    broker.flushdb()  # its message is gone too
+    procs.append(start_worker(base_env()))
+    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40,
+                      action=dispatch.tick)
+    job.refresh_from_db()
+    assert job.status == "complete" and job.attempts == 2 and "Worker lost" not in job.return_value
+    report({"scenario": "worker-kill+flush", "jobs": 1, "executions": 1, "duplicates": 0,
+            "lost": 0, "states": {"complete": 1}})
+
+
+def test_a_warm_shutdown_gives_back_the_eta_messages(procs, broker, settings):
+    """3. SIGTERM while the worker holds eta messages; then a new worker."""
+    settings.FUTURE_CELERY_LOOKAHEAD = 15
+    env = dict(base_env(), FUTURE_CELERY_LOOKAHEAD="15")
+    first = start_worker(env)
+    schedule_labelled("warm-shutdown", 100, timezone.now() + dt.timedelta(seconds=6), spread=3)
+    assert wait_until(lambda: "received" in first.output, 10)
+    time.sleep(1)  # let it take them all
+    first.stop()  # SIGTERM: warm shutdown, unacked eta messages go back to Redis
+    procs.append(start_worker(env))
+    assert all_final("warm-shutdown", 40)
+    assert_clean("warm-shutdown", complete=100)
+
+
+def test_redis_killed_and_restarted_loses_no_job(procs, settings, transactional_db):
+    """4. A Redis of its own, without persistence, killed while jobs are queued and while
+    beat publishes, then restarted empty. Workers and beat reconnect by themselves."""
+    port = 6391
+    redis = Process("redis", ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                              "--bind", "127.0.0.1"], dict(os.environ))
+    redis.wait_for_output("Ready to accept connections")
+    env = dict(base_env(), TEST_CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0")
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False  # beat (on this Redis) dispatches
+    try:
+        procs += [start_worker(env), start_beat(env)]
+        schedule_labelled("redis-restart", 200, timezone.now() + dt.timedelta(seconds=2), spread=10)
+        time.sleep(5)
+        redis.kill()
+        time.sleep(2)
+        redis = Process("redis", redis.popen.args, dict(os.environ))
+        redis.wait_for_output("Ready to accept connections")
+        assert all_final("redis-restart", 90)
+    finally:
+        for process in procs:
+            process.stop()
+        procs.clear()
+        redis.stop()
+    assert_clean("redis-restart", complete=200)
+
+
+def test_three_beats_at_once_dispatch_each_job_once(procs, broker, settings):
+    """5. Three celery beat processes ticking on 1,000 due jobs."""
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
+    schedule_labelled("three-beats", 1000, timezone.now() - dt.timedelta(seconds=1))
+    procs.append(start_worker(base_env()))
+    procs += [start_beat(base_env()) for _ in range(3)]
+    assert all_final("three-beats", 120)
+    assert_clean("three-beats", complete=1000)
+
+
+def test_a_crash_between_the_ticks_commit_and_its_publish(procs, broker, settings, manage_py):
+    """6. The tick commits its claim, then hangs publishing (a broker that never answers)
+    and is killed there. The jobs are dispatched again after the requeue timeout."""
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
+    schedule_labelled("crash-after-claim", 50, timezone.now() - dt.timedelta(seconds=1))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepts connections, never answers
+    env = dict(base_env(), TEST_CELERY_BROKER_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+    tick = Process("tick", manage_py + ["runscheduledjobs", "--dispatch"], env)
+    try:
+        assert wait_until(lambda: ScheduledJob.objects.filter(status="queued").count() == 50, 30)
+        time.sleep(1)
+        assert tick.popen.poll() is None, tick.output  # stuck in publish, after the commit
+        tick.kill()
+    finally:
+        tick.stop()
+        silent.close()
+    procs.append(start_worker(base_env()))
+    assert all_final("crash-after-claim", 60, tick=True)
+    assert_clean("crash-after-claim", complete=50)
+
+
+def backend_pid():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def terminate_backends(spare):
+    """Terminate every session on the test database but this one and ``spare`` (the test's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                       "AND pid <> %s", [spare])
+
+
+def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, broker):
+    """7a. Every other connection to the database terminated each second, for 8 s, while
+    beat ticks and the worker runs jobs."""
+    procs += [start_worker(base_env()), start_beat(base_env())]
+    schedule_labelled("pg-terminate", 200, timezone.now() + dt.timedelta(seconds=1), spread=8,
+                      max_attempts=5, kwargs={"seconds": 0.05})
+    stop = threading.Event()
+    spare = backend_pid()
+
+    def killer():
+        try:
+            while not stop.wait(1.0):
+                terminate_backends(spare)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    time.sleep(9)
+    stop.set()
+    thread.join()
+    assert all_final("pg-terminate", 90)
+    result = assert_clean("pg-terminate")
+    assert set(result["states"]) <= {"complete", "failed"}
+    assert procs[0].popen.poll() is None and procs[1].popen.poll() is None
+
+
+def test_a_fast_postgresql_restart(procs, broker):
+    """7b. PostgreSQL restarted (fast shutdown) while jobs run; beat and the worker recover
+    without a restart."""
+    procs += [start_worker(base_env()), start_beat(base_env())]
+    schedule_labelled("pg-restart", 100, timezone.now() + dt.timedelta(seconds=1), spread=6,
+                      max_attempts=5)
+    time.sleep(3)
+    version = os.listdir("/etc/postgresql")[0]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart",
+                    "-m", "fast"], check=True, timeout=60)
+    connection.close()
+    assert all_final("pg-restart", 90)
+    result = assert_clean("pg-restart")
+    assert set(result["states"]) <= {"complete", "failed"}
+    assert procs[0].popen.poll() is None and procs[1].popen.poll() is None
+
+
+def test_workers_down_past_the_expiry(procs, broker, settings):
+    """9. No worker until the jobs' expiry has passed: they are not run, they are expired."""
+    schedule_labelled("expired-while-down", 20, timezone.now(), expires="2s")
+    time.sleep(3)
+    procs += [start_worker(base_env()), start_beat(base_env())]
+    assert all_final("expired-while-down", 30)
+    assert_clean("expired-while-down", expired=20)
+
+
+def test_a_backlog_of_10000_due_jobs(procs, broker, settings):
+    """10. Workers down (beat up, its ticks unanswered) while 10,000 jobs fall due; then a
+    worker starts: every job runs once, each dispatched once, the worker's memory bounded."""
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
+    procs.append(start_beat(base_env()))
+    schedule_labelled("backlog", 10_000, timezone.now() - dt.timedelta(seconds=5), spread=5)
+    time.sleep(3)  # ticks pile up unanswered (they expire after two intervals)
+    worker = start_worker(base_env())
+    procs.append(worker)
+    peak = 0
+    started = time.monotonic()
+    while time.monotonic() - started < 300 and outcome("backlog")["lost"]:
+        peak = max(peak, worker.rss_kib())
+        time.sleep(1)
+    elapsed = time.monotonic() - started
+    result = assert_clean("backlog", complete=10_000)
+    deliveries = worker.output.count("Task proj.demo.jobs.record[")  # "received" lines
+    received = sum(1 for line in worker.output.splitlines()
+                   if "Task proj.demo.jobs.record[" in line and line.endswith("received"))
+    result.update(messages_received=received, worker_peak_rss_mib=round(peak / 1024),
+                  seconds=round(elapsed, 1))
+    report(result)
+    assert received == 10_000, deliveries  # one message per job: no herd of re-dispatches
+    assert ScheduledJob.objects.filter(attempts=1).count() == 10_000
+    assert peak < 600 * 1024
+
+
+def test_time_zones(procs, broker, settings):
+    """11. A worker in another TZ; a naive datetime under USE_TZ; a job across a DST change."""
+    import zoneinfo
+
+    procs.append(start_worker(dict(base_env(), TZ="Pacific/Auckland")))
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    local_soon = timezone.now().astimezone(berlin).replace(tzinfo=None) + dt.timedelta(seconds=2)
+    with timezone.override(berlin):
+        naive = schedule_job(local_soon, "proj.demo.jobs.record", args=["tz-0"])
+    assert naive.time_slot_start == local_soon.replace(tzinfo=berlin)
+    assert wait_until(lambda: ScheduledJob.objects.get(pk=naive.pk).is_finished, 20)
+    naive.refresh_from_db()
+    late = naive.execution_start - naive.time_slot_start
+    assert dt.timedelta(0) <= late < dt.timedelta(seconds=1)
+    # Across the DST change: a daily job at 09:00 Berlin stays at 09:00 (08:00 UTC, then 07:00).
+    with timezone.override(berlin):
+        daily = schedule_job(dt.datetime(2026, 3, 28, 9, 0), "proj.demo.jobs.say_hello", expires=None)
+        daily.refresh_from_db()  # as the worker sees it: in UTC
+        after = daily.reschedule("1d")
+    assert daily.time_slot_start == dt.datetime(2026, 3, 28, 8, 0, tzinfo=dt.UTC)
+    assert after.time_slot_start == dt.datetime(2026, 3, 29, 7, 0, tzinfo=dt.UTC)
+    assert_clean("tz", complete=1)

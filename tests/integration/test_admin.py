@@ -1,0 +1,188 @@
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from future_celery import ScheduledJob, schedule_job
+from proj.demo.models import Note, Tag
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:future_celery_scheduledjob_changelist")
+
+
+def change_url(job):
+    return reverse("admin:future_celery_scheduledjob_change", args=[job.pk])
+
+
+@pytest.fixture
+def staff(client):
+    """A staff user with view and change (not add) permissions on jobs."""
+    user = User.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_scheduledjob", "change_scheduledjob", "delete_scheduledjob"]))
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer(client):
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_scheduledjob"))
+    client.force_login(user)
+    return client
+
+
+def make_jobs(count):
+    note, tag = Note.objects.create(title="a note"), Tag.objects.create(name="t")
+    statuses = [s for s, _ in ScheduledJob.STATUS_CHOICES]
+    for i in range(count):
+        job = schedule_job(f"{i + 1}m", "remind" if i % 2 else "shout",
+                           content_object=note if i % 2 else tag)
+        ScheduledJob.objects.filter(pk=job.pk).update(status=statuses[i % len(statuses)])
+
+
+def test_the_changelist_shows_jobs_with_status_and_content_object(staff):
+    note = Note.objects.create(title="my note")
+    job = schedule_job("1h", "remind", content_object=note)
+    page = staff.get(CHANGELIST).content.decode()
+    assert "remind" in page and ">scheduled</span>" in page
+    assert reverse("admin:demo_note_change", args=[note.pk]) in page
+    assert change_url(job) in page
+
+
+def test_the_changelist_costs_the_same_queries_for_5_or_50_rows(staff):
+    make_jobs(5)
+    with CaptureQueriesContext(connection) as few:
+        assert staff.get(CHANGELIST).status_code == 200
+    make_jobs(45)
+    with CaptureQueriesContext(connection) as many:
+        assert staff.get(CHANGELIST).status_code == 200
+    assert len(many) == len(few)
+
+
+def test_the_changelist_does_not_count_the_whole_table(staff):
+    make_jobs(3)
+    with CaptureQueriesContext(connection) as queries:
+        staff.get(CHANGELIST)
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts)
+
+
+@pytest.mark.parametrize("query", ["?status__exact=failed", "?q=remind", "?time_slot_start__year=2026", "?time_slot_start__year=2026&time_slot_start__month=11",
+                                   "?queue=mail", "?o=3"])
+def test_filters_and_search_work(staff, query):
+    make_jobs(8)
+    schedule_job("1h", "proj.demo.jobs.say_hello", queue="mail")
+    assert staff.get(CHANGELIST + query).status_code == 200
+
+
+def test_search_by_id(staff):
+    job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    other = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
+    page = staff.get(CHANGELIST + f"?q={other.pk}").content.decode()
+    assert change_url(other) in page and change_url(job) not in page
+
+
+def test_jobs_cannot_be_added_from_the_admin(staff, admin_client):
+    assert admin_client.get(reverse("admin:future_celery_scheduledjob_add")).status_code == 403
+
+
+def test_callable_and_arguments_are_read_only(admin_client):
+    job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
+    page = admin_client.get(change_url(job)).content.decode()
+    assert 'name="callable_name"' not in page and 'name="args"' not in page
+    admin_client.post(change_url(job), {
+        "callable_name": "os.system", "args": '["rm -rf /"]',
+        "time_slot_start_0": "2030-01-01", "time_slot_start_1": "10:00:00",
+        "time_slot_end_0": "2030-01-08", "time_slot_end_1": "10:00:00",
+        "queue": "", "max_attempts": "1", "priority": "",
+    })
+    job.refresh_from_db()
+    assert job.callable_name == "proj.demo.jobs.add" and job.args == [1, 2]
+    assert job.time_slot_start == dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)
+
+
+def test_an_expiry_before_the_scheduled_time_is_refused_in_the_admin(admin_client):
+    job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
+    response = admin_client.post(change_url(job), {
+        "time_slot_start_0": "2030-01-01", "time_slot_start_1": "10:00:00",
+        "time_slot_end_0": "2029-01-01", "time_slot_end_1": "10:00:00",
+        "queue": "", "max_attempts": "1", "priority": "",
+    })
+    assert "The expiry must be after the scheduled time." in response.content.decode()
+    job.refresh_from_db()
+    assert job.time_slot_start != dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)
+
+
+def test_finished_jobs_cannot_be_edited(admin_client):
+    job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
+    ScheduledJob.objects.filter(pk=job.pk).update(status="complete")
+    page = admin_client.get(change_url(job)).content.decode()
+    assert 'name="time_slot_start_0"' not in page
+
+
+def test_arguments_and_traceback_are_shown_escaped_in_pre_blocks(admin_client):
+    job = schedule_job("1h", "proj.demo.jobs.echo", args=["<script>alert(1)</script>"])
+    ScheduledJob.objects.filter(pk=job.pk).update(
+        status="failed", error="Traceback\n<img src=x onerror=alert(2)>")
+    page = admin_client.get(change_url(job)).content.decode()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert '<pre style="white-space:pre-wrap;margin:0">Traceback' in page
+
+
+def test_the_cancel_action_cancels_scheduled_and_queued_jobs_only(staff):
+    jobs = [schedule_job("1h", "proj.demo.jobs.say_hello") for _ in range(3)]
+    ScheduledJob.objects.filter(pk=jobs[1].pk).update(status="queued")
+    ScheduledJob.objects.filter(pk=jobs[2].pk).update(status="complete")
+    response = staff.post(CHANGELIST, {"action": "cancel_jobs",
+                                       "_selected_action": [j.pk for j in jobs]}, follow=True)
+    statuses = [ScheduledJob.objects.get(pk=j.pk).status for j in jobs]
+    assert statuses == ["cancelled", "cancelled", "complete"]
+    assert "2 jobs cancelled." in response.content.decode()
+    assert "1 job was not cancelled" in response.content.decode()
+
+
+def test_the_run_again_action_copies_jobs_due_now(staff):
+    job = schedule_job(timezone.now() - dt.timedelta(days=2), "proj.demo.jobs.add", args=[1, 2])
+    ScheduledJob.objects.filter(pk=job.pk).update(status="failed")
+    staff.post(CHANGELIST, {"action": "run_again", "_selected_action": [job.pk]})
+    copy = ScheduledJob.objects.get(rescheduled_from=job)
+    assert copy.status == "scheduled" and copy.args == [1, 2]
+    assert abs(copy.time_slot_start - timezone.now()) < dt.timedelta(seconds=10)
+
+
+def test_actions_need_the_change_permission(viewer):
+    job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    for action in ("cancel_jobs", "run_again"):
+        viewer.post(CHANGELIST, {"action": action, "_selected_action": [job.pk]})
+    assert ScheduledJob.objects.count() == 1
+    assert ScheduledJob.objects.get().status == "scheduled"
+
+
+def test_the_admin_is_translated_to_german(admin_client):
+    with translation.override("de"):
+        assert str(ScheduledJob._meta.verbose_name_plural) == "Geplante Aufträge"
+    schedule_job("1h", "proj.demo.jobs.say_hello")
+    page = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "geplant" in page and "Ausgewählte Aufträge abbrechen" in page
+
+
+@pytest.mark.postgresql
+def test_past_the_exact_limit_the_count_is_the_planners_estimate():
+    from future_celery.pagination import EstimatedCountPaginator
+
+    class Small(EstimatedCountPaginator):
+        EXACT_LIMIT = 10
+
+    make_jobs(30)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE future_celery_scheduledjob")
+    paginator = Small(ScheduledJob.objects.all(), 5)
+    assert 20 <= paginator.count <= 40
+    assert Small(ScheduledJob.objects.filter(status="failed"), 5).count == 4

@@ -1,0 +1,115 @@
+"""The dispatcher (tick) against real PostgreSQL and Redis, without a worker consuming."""
+
+import datetime as dt
+import subprocess
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from future_celery import ScheduledJob, dispatch, schedule_jobs
+from future_celery.beat import TICK_NAME
+
+pytestmark = pytest.mark.engine
+
+QUEUE = "dispatch-test"  # no worker consumes it: messages stay in Redis to be counted
+
+
+def due_jobs(count, seconds_ago=1, **extra):
+    when = timezone.now() - dt.timedelta(seconds=seconds_ago)
+    return schedule_jobs([{"when": when, "callable": "proj.demo.jobs.add", "args": [i, i],
+                           "queue": QUEUE, **extra} for i in range(count)])
+
+
+@pytest.fixture
+def no_on_commit(settings):
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
+
+
+@pytest.fixture
+def queue(broker):
+    broker.delete(QUEUE)
+    yield lambda: broker.llen(QUEUE)
+    broker.delete(QUEUE)
+
+
+def test_migrate_registers_the_tick_as_a_periodic_task(db, settings):
+    task = PeriodicTask.objects.get(name=TICK_NAME)
+    assert task.task == "future_celery.tick" and task.enabled
+    assert task.interval.every == round(settings.FUTURE_CELERY_TICK_INTERVAL)
+    assert task.interval.period == "seconds"
+
+
+def test_the_tick_interval_follows_the_setting_and_admins_keep_enabled(db, settings):
+    from future_celery.beat import register_tick
+
+    PeriodicTask.objects.filter(name=TICK_NAME).update(enabled=False)
+    settings.FUTURE_CELERY_TICK_INTERVAL = 7
+    register_tick()
+    task = PeriodicTask.objects.get(name=TICK_NAME)
+    assert task.interval.every == 7 and not task.enabled
+
+
+def test_a_tick_dispatches_due_jobs_in_batches_and_leaves_future_ones(
+        transactional_db, no_on_commit, queue, settings):
+    settings.FUTURE_CELERY_DISPATCH_BATCH_SIZE = 40
+    due_jobs(150)
+    later = schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.add", "args": [1, 1]}])[0]
+    report = dispatch.tick()
+    assert report.dispatched == 150 == queue()
+    assert ScheduledJob.objects.filter(status="queued").count() == 150
+    assert ScheduledJob.objects.get(pk=later.pk).status == "scheduled"
+    assert len(set(ScheduledJob.objects.filter(status="queued").values_list("task_id", flat=True))) == 150
+
+
+def test_overdue_jobs_are_expired_by_the_tick_not_dispatched(transactional_db, no_on_commit, queue):
+    job = due_jobs(1, seconds_ago=7200)[0]  # default expiry one week: not overdue
+    old = schedule_jobs([{"when": timezone.now() - dt.timedelta(hours=2), "callable": "proj.demo.jobs.add",
+                          "args": [1, 2], "expires": "1h", "queue": QUEUE}])[0]
+    report = dispatch.tick()
+    assert report.expired == 1 and report.dispatched == 1 == queue()
+    assert ScheduledJob.objects.get(pk=old.pk).status == "expired"
+    assert ScheduledJob.objects.get(pk=job.pk).status == "queued"
+
+
+def test_three_ticks_at_once_dispatch_every_job_exactly_once(
+        transactional_db, no_on_commit, queue, process_env, manage_py):
+    due_jobs(1500)
+    commands = [subprocess.Popen(manage_py + ["runscheduledjobs", "--dispatch"], env=process_env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+    outputs = [command.communicate(timeout=120) for command in commands]
+    assert all(command.returncode == 0 for command in commands), outputs
+    counts = [int(out.split()[0]) for out, _ in outputs]
+    assert sum(counts) == 1500 == queue()
+    assert ScheduledJob.objects.filter(status="queued").count() == 1500
+
+
+def test_a_queued_job_whose_message_was_lost_is_dispatched_again(
+        transactional_db, no_on_commit, queue, broker):
+    job = due_jobs(1)[0]
+    dispatch.tick()
+    first_task = ScheduledJob.objects.get(pk=job.pk).task_id
+    broker.delete(QUEUE)  # the message is lost
+    ScheduledJob.objects.filter(pk=job.pk).update(queued_at=timezone.now() - dt.timedelta(minutes=10))
+    report = dispatch.tick()
+    job.refresh_from_db()
+    assert report.requeued == 1 and report.dispatched == 1 and queue() == 1
+    assert job.status == "queued" and job.task_id != first_task
+
+
+def test_a_failed_publish_puts_the_jobs_back_to_scheduled(
+        transactional_db, no_on_commit, process_env, manage_py):
+    due_jobs(5)
+    env = dict(process_env, TEST_CELERY_BROKER_URL="redis://127.0.0.1:1/0")  # nothing listens
+    result = subprocess.run(manage_py + ["runscheduledjobs", "--dispatch"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "0 dispatched" in result.stdout
+    assert ScheduledJob.objects.filter(status="scheduled").count() == 5
+
+
+def test_the_dispatch_command_reports_what_it_did(transactional_db, no_on_commit, queue, capsys):
+    due_jobs(3)
+    call_command("runscheduledjobs", "--dispatch")
+    assert "3 dispatched, 0 expired, 0 requeued, 0 recovered" in capsys.readouterr().out

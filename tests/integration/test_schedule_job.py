@@ -1,0 +1,160 @@
+import datetime as dt
+import zoneinfo
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from future_celery import ScheduledJob, schedule_job, schedule_jobs
+from future_celery.exceptions import (
+    ArgumentNotSerializable,
+    CallableNotAllowed,
+    CallableNotFound,
+    InvalidExpiry,
+    InvalidTimeSpec,
+)
+from proj.demo import jobs
+from proj.demo.models import Note
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schedule_job_saves_and_returns_the_job():
+    job = schedule_job("5d", "proj.demo.jobs.say_hello", args=["Ada"], kwargs={})
+    stored = ScheduledJob.objects.get(pk=job.pk)
+    assert stored.callable_name == "proj.demo.jobs.say_hello"
+    assert stored.status == ScheduledJob.STATUS_SCHEDULED == "scheduled"
+    assert stored.args == ["Ada"] and stored.kwargs == {}
+    assert stored.attempts == 0 and stored.max_attempts == 1
+    assert abs(stored.time_slot_start - (timezone.now() + dt.timedelta(days=5))) < dt.timedelta(seconds=5)
+
+
+def test_repr_shows_status_and_callable():
+    job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    assert repr(job) == "<ScheduledJob (scheduled) callable='proj.demo.jobs.say_hello'>"
+
+
+def test_status_constants_keep_django_futures_values():
+    assert (ScheduledJob.STATUS_SCHEDULED, ScheduledJob.STATUS_RUNNING, ScheduledJob.STATUS_FAILED,
+            ScheduledJob.STATUS_COMPLETE, ScheduledJob.STATUS_EXPIRED) == (
+        "scheduled", "running", "failed", "complete", "expired")
+
+
+def test_a_function_is_stored_as_its_dotted_path():
+    assert schedule_job("1h", jobs.add, args=[1, 2]).callable_name == "proj.demo.jobs.add"
+
+
+def test_times_are_stored_in_utc_and_naive_ones_read_in_the_current_zone():
+    with timezone.override(zoneinfo.ZoneInfo("America/New_York")):
+        job = schedule_job(dt.datetime(2030, 1, 15, 9, 0), "proj.demo.jobs.say_hello")
+    job.refresh_from_db()
+    assert job.time_slot_start == dt.datetime(2030, 1, 15, 14, 0, tzinfo=dt.UTC)
+
+
+def test_the_default_expiry_is_a_week_after_the_scheduled_time():
+    job = schedule_job(dt.datetime(2030, 1, 1, tzinfo=dt.UTC), "proj.demo.jobs.say_hello")
+    assert job.time_slot_end == dt.datetime(2030, 1, 8, tzinfo=dt.UTC)
+
+
+def test_a_relative_expiry_counts_from_the_scheduled_time():
+    job = schedule_job("5d", "proj.demo.jobs.say_hello", expires="1d12h")
+    assert job.time_slot_end - job.time_slot_start == dt.timedelta(days=1, hours=12)
+
+
+def test_expires_none_never_expires():
+    assert schedule_job("5d", "proj.demo.jobs.say_hello", expires=None).time_slot_end is None
+
+
+@override_settings(FUTURE_CELERY_DEFAULT_EXPIRES="2h")
+def test_the_default_expiry_comes_from_settings():
+    job = schedule_job("5d", "proj.demo.jobs.say_hello")
+    assert job.time_slot_end - job.time_slot_start == dt.timedelta(hours=2)
+
+
+def test_queue_priority_attempts_and_limits_are_stored():
+    job = schedule_job("1h", "proj.demo.jobs.say_hello", queue="mail", priority=7,
+                       max_attempts=3, soft_time_limit=5, time_limit=10)
+    job.refresh_from_db()
+    assert (job.queue, job.priority, job.max_attempts, job.soft_time_limit, job.time_limit) == (
+        "mail", 7, 3, 5.0, 10.0)
+
+
+def test_a_method_name_with_a_content_object():
+    note = Note.objects.create(title="n")
+    job = schedule_job("1h", "remind", content_object=note)
+    job.refresh_from_db()
+    assert job.callable_name == "remind"
+    assert job.content_object == note and job.object_id == str(note.pk)
+
+
+BAD_INPUTS = [
+    (dict(when="5x"), InvalidTimeSpec, "'5x'"),
+    (dict(when=""), InvalidTimeSpec, "''"),
+    (dict(when="-3d"), InvalidTimeSpec, "'-3d'"),
+    (dict(when="1.5h"), InvalidTimeSpec, "'1.5h'"),
+    (dict(when="99999999999999w"), InvalidTimeSpec, "too"),
+    (dict(expires="0s"), InvalidExpiry, "at or before its scheduled time"),
+    (dict(expires=dt.datetime(2000, 1, 1, tzinfo=dt.UTC)), InvalidExpiry, "at or before"),
+    (dict(expires="soon"), InvalidTimeSpec, "'soon'"),
+    (dict(callable="proj.demo.jobs.does_not_exist"), CallableNotFound, "has no 'does_not_exist'"),
+    (dict(callable="no_such_module.x"), CallableNotFound, "no module 'no_such_module'"),
+    (dict(callable="proj.settings.SECRET_KEY"), CallableNotFound, "is not callable"),
+    (dict(callable="remind"), CallableNotFound, "needs a content_object"),
+    (dict(callable=lambda: None), CallableNotFound, "dotted path"),
+    (dict(callable=42), TypeError, "dotted path or a function"),
+    (dict(args=[object()]), ArgumentNotSerializable, "args[0]"),
+    (dict(kwargs={"x": {1, 2}}), ArgumentNotSerializable, "kwargs['x']"),
+    (dict(args="abc"), ArgumentNotSerializable, "args must be a list"),
+    (dict(args=[Note(title="unsaved")]), ArgumentNotSerializable, "not saved"),
+    (dict(content_object=Note(title="unsaved")), ValueError, "must be saved"),
+    (dict(content_object="not a model"), TypeError, "model instance"),
+    (dict(priority=256), ValueError, "priority"),
+    (dict(priority="high"), ValueError, "priority"),
+    (dict(max_attempts=0), ValueError, "max_attempts"),
+    (dict(time_limit=-1), ValueError, "time_limit"),
+    (dict(queue=5), TypeError, "queue"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "error", "message"), BAD_INPUTS, ids=lambda v: repr(v)[:40])
+def test_bad_input_raises_a_clear_error_and_saves_nothing(overrides, error, message):
+    call = {"when": "1h", "callable": "proj.demo.jobs.say_hello", **overrides}
+    with pytest.raises(error) as info:
+        schedule_job(call.pop("when"), call.pop("callable"), **call)
+    assert message in str(info.value)
+    assert not ScheduledJob.objects.exists()
+
+
+def test_a_method_the_content_object_lacks_is_refused():
+    note = Note.objects.create(title="n")
+    with pytest.raises(CallableNotFound, match="has no method 'explode'"):
+        schedule_job("1h", "explode", content_object=note)
+    assert not ScheduledJob.objects.exists()
+
+
+@override_settings(FUTURE_CELERY_ALLOWED_CALLABLES=["proj.demo.jobs.say_*", "demo.note.remind"])
+def test_the_allow_list_is_checked_at_schedule_time():
+    schedule_job("1h", "proj.demo.jobs.say_hello")
+    schedule_job("1h", "remind", content_object=Note.objects.create(title="n"))
+    with pytest.raises(CallableNotAllowed, match="proj.demo.jobs.boom"):
+        schedule_job("1h", "proj.demo.jobs.boom")
+    assert ScheduledJob.objects.count() == 2
+
+
+def test_schedule_jobs_inserts_many_at_once():
+    created = schedule_jobs(
+        [{"when": f"{i}m", "callable": "proj.demo.jobs.add", "args": [i, i]} for i in range(1, 251)],
+        batch_size=100,
+    )
+    assert len(created) == 250 == ScheduledJob.objects.count()
+    assert sorted(job.args[0] for job in ScheduledJob.objects.all()) == list(range(1, 251))
+
+
+def test_schedule_jobs_saves_nothing_when_one_is_bad():
+    specs = [{"when": "1m", "callable": "proj.demo.jobs.add", "args": [1, 2]},
+             {"when": "1m", "callable": "proj.demo.jobs.nope"}]
+    with pytest.raises(CallableNotFound, match=r"jobs\[1\]"):
+        schedule_jobs(specs)
+    with pytest.raises(TypeError, match=r"jobs\[0\] has no 'callable'"):
+        schedule_jobs([{"when": "1m"}])
+    assert not ScheduledJob.objects.exists()

@@ -1,0 +1,27 @@
+"""Test settings: the example project's, with what tests need on top."""
+
+import os
+
+from proj.settings import *  # noqa: F403
+from proj.settings import BASE_DIR, DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not memory: tests start other processes that must see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get(
+        "SQLITE_TEST_NAME", str(BASE_DIR / "test-core.sqlite3"))}
+
+# A Redis database of the tests' own, so that a running `make run` is not disturbed.
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+
+# Short intervals, so that the engine's tests (and the processes they start, which use these
+# settings too) see ticks, heartbeats and retries within seconds.
+FUTURE_CELERY_TICK_INTERVAL = float(os.environ.get("FUTURE_CELERY_TICK_INTERVAL", "1"))
+FUTURE_CELERY_LOOKAHEAD = float(os.environ.get("FUTURE_CELERY_LOOKAHEAD", "3"))
+FUTURE_CELERY_REQUEUE_AFTER = float(os.environ.get("FUTURE_CELERY_REQUEUE_AFTER", "5"))
+FUTURE_CELERY_HEARTBEAT_INTERVAL = float(os.environ.get("FUTURE_CELERY_HEARTBEAT_INTERVAL", "0.5"))
+FUTURE_CELERY_HEARTBEAT_TIMEOUT = float(os.environ.get("FUTURE_CELERY_HEARTBEAT_TIMEOUT", "3"))
+FUTURE_CELERY_RETRY_BACKOFF = float(os.environ.get("FUTURE_CELERY_RETRY_BACKOFF", "0.5"))
+FUTURE_CELERY_RETRY_BACKOFF_MAX = 5.0
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TASK_SEND_SENT_EVENT = False
