@@ -86,7 +86,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         (_("Arguments"), {"fields": ["args_display", "kwargs_display"]}),
         (_("Execution"), {"fields": [
             "execution_start", "execution_end", "duration_display", "attempts", "worker",
-            "task_id", "queued_at", "heartbeat",
+            "task_id", "queued_at", "dispatches", "heartbeat",
         ]}),
         (_("Result"), {"fields": ["return_value_display", "error_display"]}),
         (_("History"), {"fields": ["rescheduled_from", "created", "updated"],
@@ -95,7 +95,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     _always_readonly = [
         "callable_name", "colored_status", "content_object_link", "soft_time_limit",
         "time_limit", "args_display", "kwargs_display", "execution_start", "execution_end",
-        "duration_display", "attempts", "worker", "task_id", "queued_at", "heartbeat",
+        "duration_display", "attempts", "worker", "task_id", "queued_at", "dispatches", "heartbeat",
         "return_value_display", "error_display", "rescheduled_from", "created", "updated",
     ]
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
@@ -28,17 +28,18 @@ _MESSAGE_FIELDS = ("id", "callable_name", "time_slot_start", "time_slot_end", "q
 @dataclasses.dataclass
 class TickReport:
     expired: int = 0
-    requeued: int = 0
+    republished: int = 0
     recovered: int = 0
     dispatched: int = 0
 
 
 def tick(now: dt.datetime | None = None) -> TickReport:
-    """One pass: expire overdue jobs, take back lost ones, dispatch what is due soon."""
+    """One pass: expire overdue jobs, resend messages not taken up, take back jobs of lost
+    workers, dispatch what is due soon."""
     now = now or timezone.now()
     report = TickReport(
         expired=lifecycle.expire_overdue(now),
-        requeued=lifecycle.requeue_stale(now),
+        republished=republish_stale(now),
         recovered=lifecycle.recover_lost(now),
     )
     report.dispatched = dispatch_due(now)
@@ -89,10 +90,56 @@ def _claim(now: dt.datetime, horizon: dt.datetime, ids: list[int] | None) -> lis
                     .values_list(*_MESSAGE_FIELDS)[: conf.get("DISPATCH_BATCH_SIZE")])
         if rows:
             Job.objects.filter(pk__in=[row[0] for row in rows]).update(
-                status=Job.STATUS_QUEUED, queued_at=now, updated=now,
+                status=Job.STATUS_QUEUED, queued_at=now, dispatches=1, updated=now,
                 task_id=Concat(Value("fc-"), Cast("id", CharField()), Value(f"-{token}")),
             )
     return [(*row, f"fc-{row[0]}-{token}") for row in rows]
+
+
+# The wait before a job's message is sent again doubles up to REQUEUE_AFTER * 2 ** MAX_DOUBLINGS.
+MAX_DOUBLINGS = 6
+
+
+def republish_stale(now: dt.datetime | None = None) -> int:
+    """Send again the message of each queued job that has not started REQUEUE_AFTER seconds
+    after its message was due: the message was lost (a broker restarted empty, a queue
+    purged) or it waits behind a backlog. It goes out under the same task id, so the first
+    of the two messages to reach a worker runs the job and the other finds it taken. Each
+    further resend of a job waits twice as long as the one before, so a backlog that takes
+    far longer than REQUEUE_AFTER to drain costs a few extra messages per job at most,
+    never a cycle in which every message is replaced before a worker reaches it.
+    Returns how many messages were sent again."""
+    now = now or timezone.now()
+    total = 0
+    while True:
+        with transaction.atomic():
+            rows = list(_stale(now).select_for_update(skip_locked=True)
+                        .values_list(*_MESSAGE_FIELDS, "task_id")
+                        [: conf.get("DISPATCH_BATCH_SIZE")])
+            if rows:
+                Job.objects.filter(pk__in=[row[0] for row in rows]).update(
+                    queued_at=now, dispatches=F("dispatches") + 1, updated=now)
+        if rows:
+            logger.warning("Sending again the messages of %s queued jobs not started in time "
+                           "(lost, or behind a backlog)", len(rows))
+        total += _publish(rows, now)
+        if len(rows) < conf.get("DISPATCH_BATCH_SIZE"):
+            return total
+
+
+def _stale(now: dt.datetime):
+    """Queued jobs whose last message went out more than LOOKAHEAD + REQUEUE_AFTER * 2 **
+    (messages sent - 1) seconds ago (the look-ahead covers a message's eta)."""
+    def sent_before(doublings: int) -> dt.datetime:
+        wait = conf.get("LOOKAHEAD") + conf.get("REQUEUE_AFTER") * 2 ** doublings
+        return now - dt.timedelta(seconds=wait)
+
+    waited = Q(dispatches__gt=MAX_DOUBLINGS, queued_at__lt=sent_before(MAX_DOUBLINGS))
+    waited |= Q(dispatches__lte=1, queued_at__lt=sent_before(0))
+    for doublings in range(1, MAX_DOUBLINGS):
+        waited |= Q(dispatches=doublings + 1, queued_at__lt=sent_before(doublings))
+    # The first condition alone is a range of the partial index fc_queued_idx.
+    return Job.objects.filter(waited, status=Job.STATUS_QUEUED, queued_at__lt=sent_before(0))
 
 
 def _publish(batch: list[tuple], now: dt.datetime) -> int:
@@ -116,6 +163,7 @@ def _publish(batch: list[tuple], now: dt.datetime) -> int:
     except Exception:
         logger.exception("Publishing %s jobs failed; they go back to scheduled", len(batch))
         Job.objects.filter(status=Job.STATUS_QUEUED, task_id__in=[row[-1] for row in batch]).update(
-            status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, updated=timezone.now())
+            status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, dispatches=0,
+            updated=timezone.now())
         return 0
     return len(batch)

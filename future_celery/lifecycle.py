@@ -82,7 +82,7 @@ def fail(job: Job, error: str) -> bool:
         job.status = Job.STATUS_FAILED
     return bool(Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
         status=job.status, time_slot_start=job.time_slot_start, error=job.error,
-        execution_end=now, heartbeat=None, task_id="", queued_at=None, updated=now,
+        execution_end=now, heartbeat=None, task_id="", queued_at=None, dispatches=0, updated=now,
     ))
 
 
@@ -163,15 +163,6 @@ def fail_delivered(job_id: int, task_id: str, error: str) -> bool:
     """Record the failure of the attempt that message ``task_id`` started."""
     job = Job.objects.filter(pk=job_id, status=Job.STATUS_RUNNING, task_id=task_id).first()
     return job is not None and fail(job, error)
-
-
-def requeue_stale(now: dt.datetime | None = None) -> int:
-    """Queued jobs whose message should have started long ago (lost, or its publish failed)
-    go back to scheduled, so that the tick dispatches them again."""
-    now = now or timezone.now()
-    limit = now - dt.timedelta(seconds=conf.get("REQUEUE_AFTER") + conf.get("LOOKAHEAD"))
-    return Job.objects.filter(status=Job.STATUS_QUEUED, queued_at__lt=limit).update(
-        status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, updated=now)
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:

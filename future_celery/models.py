@@ -132,7 +132,10 @@ class ScheduledJob(models.Model):
 
     task_id = models.CharField(_("Celery task id"), max_length=255, blank=True, default="")
     worker = models.CharField(_("worker"), max_length=255, blank=True, default="")
+    # When the last message of this attempt was sent, and how many were sent (a message not
+    # taken up in time is sent again, under the same task id: see dispatch.republish_stale).
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    dispatches = models.PositiveIntegerField(_("messages sent"), default=0)
     heartbeat = models.DateTimeField(_("heartbeat"), null=True, blank=True)
     rescheduled_from = models.ForeignKey(
         "self", verbose_name=_("rescheduled from"), on_delete=models.SET_NULL,

@@ -27,8 +27,8 @@ def run_job(self, job_id: int) -> str | None:
         if reconnecting(lifecycle.expire_delivered)(job_id, self.request.id):
             logger.info("Job #%s expired before it could start", job_id)
         else:
-            logger.info("Job #%s: message %s is not the job's current dispatch; ignored",
-                        job_id, self.request.id)
+            logger.info("Job #%s is not waiting for message %s (it started, finished or was "
+                        "cancelled, or was dispatched anew); ignored", job_id, self.request.id)
         return None
     with heartbeat.beating(job.pk):
         execution.execute(job)

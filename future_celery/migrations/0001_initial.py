@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
                 ('task_id', models.CharField(blank=True, default='', max_length=255, verbose_name='Celery task id')),
                 ('worker', models.CharField(blank=True, default='', max_length=255, verbose_name='worker')),
                 ('queued_at', models.DateTimeField(blank=True, null=True, verbose_name='queued at')),
+                ('dispatches', models.PositiveIntegerField(default=0, verbose_name='messages sent')),
                 ('heartbeat', models.DateTimeField(blank=True, null=True, verbose_name='heartbeat')),
                 ('created', models.DateTimeField(auto_now_add=True, verbose_name='created')),
                 ('updated', models.DateTimeField(auto_now=True, verbose_name='updated')),

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             report = tick()
             self.stdout.write(
                 f"{report.dispatched} dispatched, {report.expired} expired, "
-                f"{report.requeued} requeued, {report.recovered} recovered from lost workers"
+                f"{report.republished} sent again, {report.recovered} recovered from lost workers"
             )
             return
         try:
