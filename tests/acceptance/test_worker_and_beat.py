@@ -63,8 +63,10 @@ def test_our_beat_scheduler_runs_the_tick_itself(transactional_db, broker, setti
     broker.delete("beat-test")
     beat = start_beat(base_env())
     try:
-        assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "queued", 20)
+        # The run_job message, waiting for a worker (the row is queued just before it is sent).
+        assert wait_until(lambda: broker.llen("beat-test") == 1, 20)
     finally:
         beat.stop()
-    assert broker.llen("beat-test") == 1  # the run_job message, waiting for a worker
+    assert ScheduledJob.objects.get(pk=job.pk).status == "queued"
+    assert broker.llen("beat-test") == 1
     broker.delete("beat-test")
