@@ -148,7 +148,7 @@ def test_three_beats_at_once_dispatch_each_job_once(procs, broker, settings):
 
 def test_a_crash_between_the_ticks_commit_and_its_publish(procs, broker, settings, manage_py):
     """6. The tick commits its claim, then hangs publishing (a broker that never answers)
-    and is killed there. The jobs are dispatched again after the requeue timeout."""
+    and is killed there. Their messages are sent after REQUEUE_AFTER, and the jobs run."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
     schedule_labelled("crash-after-claim", 50, timezone.now() - dt.timedelta(seconds=1))
     silent = socket.socket()
