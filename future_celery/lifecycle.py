@@ -49,23 +49,35 @@ def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None 
 
 def complete(job: Job, result: Any, delete: bool = False) -> None:
     """Record success. Called inside the job's transaction, so it commits with its writes.
-    If the attempt was taken away meanwhile (declared lost), raise: the writes roll back."""
+    If the attempt was taken away meanwhile (declared lost), raise: the writes roll back.
+    (One UPDATE of cached SQL: it runs once per job, where the ORM's compiling shows.)"""
     now = timezone.now()
-    mine = Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts)
     if delete or not conf.get("KEEP_COMPLETED"):
-        done = mine.delete()[0]
+        done = Job.objects.filter(
+            pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts).delete()[0]
     else:
         job.return_value = "" if result is None else cap_text(str(result))
-        done = mine.update(
-            status=Job.STATUS_COMPLETE, execution_end=now, return_value=job.return_value,
-            error="", heartbeat=None, updated=now,
-        )
+        stamp = _sql_time(now)
+        with connection.cursor() as cursor:
+            cursor.execute(_complete_sql(connection.vendor), [
+                Job.STATUS_COMPLETE, stamp, job.return_value, stamp,
+                job.pk, Job.STATUS_RUNNING, job.attempts,
+            ])
+            done = cursor.rowcount
     if not done:
         raise InvalidJobState(
             f"job #{job.pk} attempt {job.attempts} is no longer running here (it was declared "
             "lost or cancelled meanwhile); its writes are rolled back"
         )
-    job.status, job.execution_end = Job.STATUS_COMPLETE, now
+    job.status, job.execution_end, job.error, job.heartbeat = Job.STATUS_COMPLETE, now, "", None
+
+
+@functools.cache
+def _complete_sql(vendor: str) -> str:
+    table = connection.ops.quote_name(Job._meta.db_table)
+    return (f"UPDATE {table} SET status = %s, execution_end = %s, return_value = %s, "
+            "error = '', heartbeat = NULL, updated = %s "
+            "WHERE id = %s AND status = %s AND attempts = %s")
 
 
 def fail(job: Job, error: str) -> bool:
@@ -105,17 +117,8 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     later in the same WAL, flushes it too; if the server crashes first, the job is back in
     'queued' and runs again from its redelivered message, so nothing is lost or doubled."""
     now = _sql_time(timezone.now())
-    fields = Job._meta.concrete_fields
-    table = connection.ops.quote_name(Job._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    sql = (
-        f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
-        "execution_end = NULL, heartbeat = %s, worker = %s, updated = %s "
-        "WHERE id = %s AND status = %s AND task_id = %s "
-        "AND (time_slot_end IS NULL OR time_slot_end > %s) "
-        f"RETURNING {columns}"
-    )
     params = [Job.STATUS_RUNNING, now, now, worker, now, job_id, Job.STATUS_QUEUED, task_id, now]
+    sql = _claim_sql(connection.vendor)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and not connection.in_atomic_block:
             cursor.execute("SET LOCAL synchronous_commit TO OFF; " + sql, params)
@@ -129,7 +132,23 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     for index, converters, col in _converters(connection.vendor):
         for converter in converters:
             values[index] = converter(values[index], col, connection)
-    return Job.from_db(connection.alias, [f.attname for f in fields], values)
+    return Job.from_db(connection.alias, _ATTNAMES, values)
+
+
+_ATTNAMES = [f.attname for f in Job._meta.concrete_fields]
+
+
+@functools.cache
+def _claim_sql(vendor: str) -> str:
+    table = connection.ops.quote_name(Job._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in Job._meta.concrete_fields)
+    return (
+        f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
+        "execution_end = NULL, heartbeat = %s, worker = %s, updated = %s "
+        "WHERE id = %s AND status = %s AND task_id = %s "
+        "AND (time_slot_end IS NULL OR time_slot_end > %s) "
+        f"RETURNING {columns}"
+    )
 
 
 @functools.cache
