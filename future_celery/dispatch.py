@@ -110,6 +110,8 @@ def republish_stale(now: dt.datetime | None = None) -> int:
     never a cycle in which every message is replaced before a worker reaches it.
     Returns how many messages were sent again."""
     now = now or timezone.now()
+    if not _stale(now, first_wait_only=True).exists():  # the usual case: one index probe
+        return 0
     total = 0
     while True:
         with transaction.atomic():
@@ -127,19 +129,23 @@ def republish_stale(now: dt.datetime | None = None) -> int:
             return total
 
 
-def _stale(now: dt.datetime):
+def _stale(now: dt.datetime, first_wait_only: bool = False):
     """Queued jobs whose last message went out more than LOOKAHEAD + REQUEUE_AFTER * 2 **
-    (messages sent - 1) seconds ago (the look-ahead covers a message's eta)."""
+    (messages sent - 1) seconds ago (the look-ahead covers a message's eta), oldest first.
+    With ``first_wait_only``, a superset: those past the first wait, whatever their count."""
     def sent_before(doublings: int) -> dt.datetime:
         wait = conf.get("LOOKAHEAD") + conf.get("REQUEUE_AFTER") * 2 ** doublings
         return now - dt.timedelta(seconds=wait)
 
+    # A range of the partial index fc_queued_idx.
+    candidates = Job.objects.filter(status=Job.STATUS_QUEUED, queued_at__lt=sent_before(0))
+    if first_wait_only:
+        return candidates
     waited = Q(dispatches__gt=MAX_DOUBLINGS, queued_at__lt=sent_before(MAX_DOUBLINGS))
     waited |= Q(dispatches__lte=1, queued_at__lt=sent_before(0))
     for doublings in range(1, MAX_DOUBLINGS):
         waited |= Q(dispatches=doublings + 1, queued_at__lt=sent_before(doublings))
-    # The first condition alone is a range of the partial index fc_queued_idx.
-    return Job.objects.filter(waited, status=Job.STATUS_QUEUED, queued_at__lt=sent_before(0))
+    return candidates.filter(waited).order_by("queued_at")
 
 
 def _publish(batch: list[tuple], now: dt.datetime) -> int:

@@ -186,15 +186,16 @@ def fail_delivered(job_id: int, task_id: str, error: str) -> bool:
 
 def recover_lost(now: dt.datetime | None = None) -> int:
     """Running jobs whose heartbeat stopped lost their worker: each gets another attempt,
-    or fails with a clear error after its last one. The number recovered."""
+    or fails with a clear error after its last one. The number recovered (at most a batch
+    per call; the next tick takes the rest)."""
     now = now or timezone.now()
     timeout = conf.get("HEARTBEAT_TIMEOUT")
     lost = Job.objects.filter(
         Q(heartbeat__lt=now - dt.timedelta(seconds=timeout)) | Q(heartbeat__isnull=True),
         status=Job.STATUS_RUNNING,
-    )
+    ).order_by("heartbeat")
     recovered = 0
-    for job in lost.iterator():
+    for job in list(lost[: conf.get("DISPATCH_BATCH_SIZE")]):  # no server-side cursor
         recovered += fail(job, (
             f"Worker lost: {job.worker or 'the worker'} stopped sending heartbeats for this job "
             f"(last {job.heartbeat.isoformat() if job.heartbeat else 'never'}, timeout "
