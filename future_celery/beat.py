@@ -44,6 +44,12 @@ def scheduler_class():
     from .dispatch import tick
 
     class DatabaseScheduler(Base):
+        def setup_schedule(self):
+            # The tick's interval follows FUTURE_CELERY_TICK_INTERVAL from the start of beat,
+            # even if the setting changed without a migrate since.
+            reconnecting(register_tick)()
+            super().setup_schedule()
+
         def apply_async(self, entry, producer=None, advance=True, **kwargs):
             if entry.task != TICK_TASK:
                 return super().apply_async(entry, producer=producer, advance=advance, **kwargs)

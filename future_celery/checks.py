@@ -29,3 +29,19 @@ def check_beat_installed(app_configs, **kwargs):
             id="future_celery.W001",
         )]
     return []
+
+
+@checks.register()
+def check_lookahead_covers_a_tick(app_configs, **kwargs):
+    from . import conf
+
+    lookahead, interval = conf.get("LOOKAHEAD"), conf.get("TICK_INTERVAL")
+    if lookahead < interval:
+        return [checks.Warning(
+            f"FUTURE_CELERY_LOOKAHEAD ({lookahead:g} s) is shorter than "
+            f"FUTURE_CELERY_TICK_INTERVAL ({interval:g} s): a job due between two ticks is "
+            f"dispatched only by the next one, up to {interval - lookahead:g} s late.",
+            hint="Keep the look-ahead at about two tick intervals (the defaults: 10 s and 5 s).",
+            id="future_celery.W002",
+        )]
+    return []

@@ -7,8 +7,10 @@ import statistics
 import pytest
 from django.db.models import Count
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from future_celery import ScheduledJob, schedule_jobs
+from future_celery.beat import TICK_NAME
 from proj.demo.models import Execution
 from tests.conftest import base_env
 from tests.processes import start_beat, start_worker, wait_until
@@ -61,6 +63,10 @@ def test_our_beat_scheduler_runs_the_tick_itself(transactional_db, broker, setti
                           "callable": "proj.demo.jobs.record", "args": ["beat-only"],
                           "queue": "beat-test"}])[0]
     broker.delete("beat-test")
+    # The tick's interval was changed behind the setting's back (say, the setting changed
+    # without a migrate): beat puts it back to FUTURE_CELERY_TICK_INTERVAL when it starts.
+    slow, _ = IntervalSchedule.objects.get_or_create(every=3600, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.filter(name=TICK_NAME).update(interval=slow)
     beat = start_beat(base_env())
     try:
         # The run_job message, waiting for a worker (the row is queued just before it is sent).
@@ -69,4 +75,5 @@ def test_our_beat_scheduler_runs_the_tick_itself(transactional_db, broker, setti
         beat.stop()
     assert ScheduledJob.objects.get(pk=job.pk).status == "queued"
     assert broker.llen("beat-test") == 1
+    assert PeriodicTask.objects.get(name=TICK_NAME).interval.every == settings.FUTURE_CELERY_TICK_INTERVAL
     broker.delete("beat-test")

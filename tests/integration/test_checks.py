@@ -1,0 +1,27 @@
+"""The system checks that guard future_celery's configuration."""
+
+from django.core import checks
+
+
+def ids():
+    return [message.id for message in checks.run_checks() if message.id.startswith("future_celery")]
+
+
+def test_a_valid_configuration_passes(settings):
+    assert ids() == []
+
+
+def test_use_tz_off_is_an_error(settings):
+    settings.USE_TZ = False
+    assert "future_celery.E001" in ids()
+
+
+def test_a_lookahead_shorter_than_the_tick_interval_is_a_warning(settings):
+    settings.FUTURE_CELERY_TICK_INTERVAL, settings.FUTURE_CELERY_LOOKAHEAD = 5, 2
+    [message] = [m for m in checks.run_checks() if m.id == "future_celery.W002"]
+    assert "up to 3 s late" in message.msg
+
+
+def test_without_django_celery_beat_a_warning_says_how_jobs_get_dispatched(settings):
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django_celery_beat"]
+    assert "future_celery.W001" in ids()
