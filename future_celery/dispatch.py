@@ -141,8 +141,8 @@ def _stale(now: dt.datetime, first_wait_only: bool = False):
     candidates = Job.objects.filter(status=Job.STATUS_QUEUED, queued_at__lt=sent_before(0))
     if first_wait_only:
         return candidates
-    waited = Q(dispatches__gt=MAX_DOUBLINGS, queued_at__lt=sent_before(MAX_DOUBLINGS))
-    waited |= Q(dispatches__lte=1, queued_at__lt=sent_before(0))
+    waited = Q(dispatches__lte=1)  # past the first wait: all candidates
+    waited |= Q(dispatches__gt=MAX_DOUBLINGS, queued_at__lt=sent_before(MAX_DOUBLINGS))
     for doublings in range(1, MAX_DOUBLINGS):
         waited |= Q(dispatches=doublings + 1, queued_at__lt=sent_before(doublings))
     return candidates.filter(waited).order_by("queued_at")
