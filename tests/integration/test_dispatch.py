@@ -144,3 +144,16 @@ def test_the_dispatch_command_reports_what_it_did(transactional_db, no_on_commit
     due_jobs(3)
     call_command("runscheduledjobs", "--dispatch")
     assert "3 dispatched, 0 expired, 0 sent again, 0 recovered" in capsys.readouterr().out
+
+
+def test_the_wait_between_resends_stops_doubling_at_64_times(
+        transactional_db, no_on_commit, queue, settings):
+    settings.FUTURE_CELERY_REQUEUE_AFTER, settings.FUTURE_CELERY_LOOKAHEAD = 10, 0
+    job = due_jobs(1)[0]
+    dispatch.tick()
+    now = timezone.now()
+    ScheduledJob.objects.filter(pk=job.pk).update(
+        dispatches=20, queued_at=now - dt.timedelta(seconds=640 - 1))
+    assert dispatch.republish_stale(now) == 0
+    ScheduledJob.objects.filter(pk=job.pk).update(queued_at=now - dt.timedelta(seconds=640 + 1))
+    assert dispatch.republish_stale(now) == 1 and queue() == 2
