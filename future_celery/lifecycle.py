@@ -108,6 +108,9 @@ def _sql_time(value: dt.datetime) -> object:
     return connection.ops.adapt_datetimefield_value(value)
 
 
+_ATTNAMES = [f.attname for f in Job._meta.concrete_fields]  # the order of a claimed row
+
+
 def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     """The worker's claim, in one round trip: mark the job running if it is still queued
     under this message's task id and has not expired. None when another delivery, a later
@@ -133,9 +136,6 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
         for converter in converters:
             values[index] = converter(values[index], col, connection)
     return Job.from_db(connection.alias, _ATTNAMES, values)
-
-
-_ATTNAMES = [f.attname for f in Job._meta.concrete_fields]
 
 
 @functools.cache

@@ -236,24 +236,20 @@ def test_workers_down_past_the_expiry(procs, broker, settings):
     assert_clean("expired-while-down", expired=20)
 
 
-def run_backlog(scenario, count, requeue_after, timeout):
+def run_backlog(procs, scenario, count, requeue_after, timeout):
     """Workers down (beat up, its ticks unanswered) while ``count`` jobs fall due; then a
     worker starts. Returns the outcome, the messages the worker received and its peak RSS."""
     env = dict(base_env(), FUTURE_CELERY_REQUEUE_AFTER=str(requeue_after))
-    procs = [start_beat(env)]
-    try:
-        schedule_labelled(scenario, count, timezone.now() - dt.timedelta(seconds=5), spread=5)
-        time.sleep(3)  # ticks pile up unanswered (they expire after two intervals)
-        worker = start_worker(env)
-        procs.append(worker)
-        peak, started = 0, time.monotonic()
-        while time.monotonic() - started < timeout and outcome(scenario)["lost"]:
-            peak = max(peak, worker.rss_kib())
-            time.sleep(1)
-        elapsed = time.monotonic() - started
-    finally:
-        for process in reversed(procs):
-            process.stop()
+    procs.append(start_beat(env))
+    schedule_labelled(scenario, count, timezone.now() - dt.timedelta(seconds=5), spread=5)
+    time.sleep(3)  # ticks pile up unanswered (they expire after two intervals)
+    worker = start_worker(env)
+    procs.append(worker)
+    peak, started = 0, time.monotonic()
+    while time.monotonic() - started < timeout and outcome(scenario)["lost"]:
+        peak = max(peak, worker.rss_kib())
+        time.sleep(1)
+    elapsed = time.monotonic() - started
     received = sum(1 for line in worker.output.splitlines()
                    if "Task proj.demo.jobs.record[" in line and line.endswith("received"))
     result = outcome(scenario)
@@ -265,12 +261,11 @@ def run_backlog(scenario, count, requeue_after, timeout):
     return result
 
 
-def test_a_backlog_of_10000_due_jobs(broker, settings):
+def test_a_backlog_of_10000_due_jobs(procs, settings):
     """10. 10,000 jobs fall due while the workers are down; then one starts: every job runs
     once, each dispatched once (the backlog drains within REQUEUE_AFTER), memory bounded."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
-    broker.flushdb()
-    result = run_backlog("backlog", 10_000, requeue_after=300, timeout=200)
+    result = run_backlog(procs, "backlog", 10_000, requeue_after=300, timeout=200)
     assert result["duplicates"] == 0 and result["lost"] == 0, result
     assert result["states"] == {"complete": 10_000}, result
     assert result["messages_received"] == 10_000, result  # one message per job
@@ -278,14 +273,13 @@ def test_a_backlog_of_10000_due_jobs(broker, settings):
     assert result["worker_peak_rss_mib"] < 600, result
 
 
-def test_a_backlog_that_drains_far_slower_than_requeue_after(broker, settings):
+def test_a_backlog_that_drains_far_slower_than_requeue_after(procs, settings):
     """10b. The same with REQUEUE_AFTER = 1 s while the backlog takes ~20 s to drain. The
     messages not taken up in time are sent again under the same task id, each wait twice
     the last, so the first message still runs its job and the backlog drains. (When a
     resend replaced the message, no job behind the first seconds of the queue ever ran.)"""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
-    broker.flushdb()
-    result = run_backlog("slow-backlog", 5_000, requeue_after=1, timeout=150)
+    result = run_backlog(procs, "slow-backlog", 5_000, requeue_after=1, timeout=150)
     assert result["duplicates"] == 0 and result["lost"] == 0, result
     assert result["states"] == {"complete": 5_000}, result
     sent = sum(ScheduledJob.objects.filter(args__0__startswith="slow-backlog-")
