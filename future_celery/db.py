@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 
 from django.db import InterfaceError, OperationalError, connection
 
@@ -36,3 +37,33 @@ def reconnecting(func: Callable[..., T], attempts: int = 5, delay: float = 0.5) 
 
     return wrapper
 
+
+
+@contextlib.contextmanager
+def hot_cursor() -> Iterator[Any]:
+    """A cursor of the default connection for statements run once per job by the worker.
+
+    On PostgreSQL it binds parameters on the server, so psycopg prepares a statement after
+    the connection's ``prepare_threshold`` runs (5 by default; OPTIONS {"prepare_threshold":
+    None} turns that off, e.g. behind PgBouncer in transaction mode): no client-side quoting
+    and no planning per job. Elsewhere it is Django's own cursor. Either way the connection is
+    checked and opened as for any query, and errors arrive as Django's database errors."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tuple[int, Any]:
+    """Run one statement on a hot_cursor(): the number of rows it affected, and with
+    ``returning`` the first row it returned (or None)."""
+    with hot_cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount, cursor.fetchone() if returning else None

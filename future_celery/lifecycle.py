@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import conf
+from .db import execute_hot
 from .exceptions import InvalidJobState
 from .models import ScheduledJob
 
@@ -50,7 +51,7 @@ def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None 
 def complete(job: Job, result: Any, delete: bool = False) -> None:
     """Record success. Called inside the job's transaction, so it commits with its writes.
     If the attempt was taken away meanwhile (declared lost), raise: the writes roll back.
-    (One UPDATE of cached SQL: it runs once per job, where the ORM's compiling shows.)"""
+    (One prepared UPDATE: it runs once per job, where the ORM's compiling shows.)"""
     now = timezone.now()
     if delete or not conf.get("KEEP_COMPLETED"):
         done = Job.objects.filter(
@@ -58,12 +59,10 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
     else:
         job.return_value = "" if result is None else cap_text(str(result))
         stamp = _sql_time(now)
-        with connection.cursor() as cursor:
-            cursor.execute(_complete_sql(connection.vendor), [
-                Job.STATUS_COMPLETE, stamp, job.return_value, stamp,
-                job.pk, Job.STATUS_RUNNING, job.attempts,
-            ])
-            done = cursor.rowcount
+        done, _ = execute_hot(_complete_sql(connection.vendor), [
+            Job.STATUS_COMPLETE, stamp, job.return_value, stamp,
+            job.pk, Job.STATUS_RUNNING, job.attempts,
+        ])
     if not done:
         raise InvalidJobState(
             f"job #{job.pk} attempt {job.attempts} is no longer running here (it was declared "
@@ -116,19 +115,15 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     under this message's task id and has not expired. None when another delivery, a later
     dispatch, a cancel or an expiry got there first.
 
-    On PostgreSQL the claim commits without waiting for its WAL flush: the job's own commit,
-    later in the same WAL, flushes it too; if the server crashes first, the job is back in
-    'queued' and runs again from its redelivered message, so nothing is lost or doubled."""
+    On PostgreSQL, outside a transaction, the claim commits without waiting for its WAL
+    flush (the statement sets synchronous_commit off for its own transaction, so that it can
+    be prepared): the job's own commit, later in the same WAL, flushes it too; if the server
+    crashes first, the job is back in 'queued' and runs again from its redelivered or resent
+    message, so nothing is lost or doubled."""
     now = _sql_time(timezone.now())
     params = [Job.STATUS_RUNNING, now, now, worker, now, job_id, Job.STATUS_QUEUED, task_id, now]
-    sql = _claim_sql(connection.vendor)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and not connection.in_atomic_block:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF; " + sql, params)
-            cursor.cursor.nextset()
-        else:
-            cursor.execute(sql, params)
-        row = cursor.fetchone()
+    unflushed = connection.vendor == "postgresql" and not connection.in_atomic_block
+    _, row = execute_hot(_claim_sql(connection.vendor, unflushed), params, returning=True)
     if row is None:
         return None
     values = list(row)
@@ -139,12 +134,15 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
 
 
 @functools.cache
-def _claim_sql(vendor: str) -> str:
+def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in Job._meta.concrete_fields)
+    # A one-row FROM item that turns the WAL flush off for this statement's transaction.
+    unflush = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS fc_unflushed" \
+        if unflushed else ""
     return (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
-        "execution_end = NULL, heartbeat = %s, worker = %s, updated = %s "
+        f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s{unflush} "
         "WHERE id = %s AND status = %s AND task_id = %s "
         "AND (time_slot_end IS NULL OR time_slot_end > %s) "
         f"RETURNING {columns}"

@@ -1,0 +1,103 @@
+"""The worker's per-job statements: the claim, the job's transaction and the completion.
+
+These run outside any test transaction (transactional_db), as on a worker, where a job that
+sends no query completes in one autocommit statement and the claim skips its WAL flush."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from future_celery import ScheduledJob, execution, lifecycle, schedule_job
+from future_celery.db import execute_hot
+from future_celery.exceptions import InvalidJobState
+from proj.demo.models import Note
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SEEN: dict[str, str] = {}
+
+
+def no_query():
+    return "done"
+
+
+def status_after_commit(job_id):
+    """Send no query; on commit, read this job's status (is the completion committed?)."""
+    transaction.on_commit(lambda: SEEN.__setitem__(
+        "status", ScheduledJob.objects.get(pk=job_id).status))
+
+
+def queued(callable_name="tests.integration.test_hot_path.no_query", args=(), task_id="t-1"):
+    job = schedule_job("1h", callable_name, args=args)
+    ScheduledJob.objects.filter(pk=job.pk).update(status="queued", task_id=task_id)
+    return job
+
+
+def claimed(job, task_id="t-1"):
+    claimed_job = lifecycle.claim_delivered(job.pk, task_id, "w:1")
+    assert claimed_job is not None
+    return claimed_job
+
+
+def test_a_job_that_sends_no_query_completes():
+    job = claimed(queued())
+    execution.execute(job)
+    job.refresh_from_db()
+    assert (job.status, job.return_value, job.attempts) == ("complete", "done", 1)
+
+
+def test_a_job_without_queries_that_was_taken_away_is_not_completed():
+    job = claimed(queued())
+    ScheduledJob.objects.filter(pk=job.pk).update(status="scheduled")  # declared lost meanwhile
+    with pytest.raises(InvalidJobState, match="no longer running"):
+        execution.execute(job)
+    job.refresh_from_db()
+    assert job.status == "scheduled"
+
+
+def test_a_job_that_writes_and_was_taken_away_rolls_its_writes_back():
+    job = claimed(queued("proj.demo.jobs.create_note", args=["kept?"]))
+    ScheduledJob.objects.filter(pk=job.pk).update(status="scheduled")
+    with pytest.raises(InvalidJobState):
+        execution.execute(job)
+    assert not Note.objects.filter(title="kept?").exists()
+
+
+def test_a_job_that_writes_commits_its_writes_with_its_completion():
+    job = claimed(queued("proj.demo.jobs.create_note", args=["kept"]))
+    execution.execute(job)
+    job.refresh_from_db()
+    assert job.status == "complete" and Note.objects.filter(title="kept").exists()
+
+
+def test_on_commit_callbacks_of_a_job_without_queries_see_it_complete():
+    SEEN.clear()
+    job = queued("tests.integration.test_hot_path.status_after_commit")
+    job = claimed(job)
+    job.args = [job.pk]
+    execution.execute(job)
+    assert SEEN == {"status": "complete"}
+
+
+def test_claims_past_the_prepare_threshold_and_after_a_reconnect():
+    jobs = [queued(task_id=f"t-{i}") for i in range(8)]
+    for i, job in enumerate(jobs[:6]):  # psycopg prepares the statement after 5 runs
+        assert claimed(job, f"t-{i}").status == "running"
+    assert lifecycle.claim_delivered(jobs[0].pk, "t-0", "w:1") is None  # already claimed
+    assert lifecycle.claim_delivered(jobs[6].pk, "another message", "w:1") is None
+    connection.close()
+    assert claimed(jobs[6], "t-6").attempts == 1
+    assert claimed(jobs[7], "t-7").worker == "w:1"
+
+
+@pytest.mark.postgresql
+def test_the_claim_skips_the_wal_flush_for_itself_only():
+    claimed(queued())
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_errors_of_the_hot_path_are_djangos():
+    with pytest.raises(DatabaseError, match="no_such_column"):  # Django's, not the driver's
+        execute_hot("SELECT no_such_column FROM future_celery_scheduledjob", [])
+    assert execute_hot("SELECT 1", [], returning=True)[1] == (1,)
