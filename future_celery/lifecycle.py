@@ -76,7 +76,14 @@ def _complete_sql(vendor: str) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
     return (f"UPDATE {table} SET status = %s, execution_end = %s, return_value = %s, "
             "error = '', heartbeat = NULL, updated = %s "
-            "WHERE id = %s AND status = %s AND attempts = %s")
+            f"WHERE id = %s AND {_STATUS_IS} AND attempts = %s")
+
+
+# "(status = %s) IS TRUE" is the same test as "status = %s", but no index can serve it, so
+# the planner finds the row by its primary key. Given a bare status = 'running', it may pick
+# the partial index of running jobs instead and walk all its entries, dead ones included, on
+# every completion: in a burst, thousands per job.
+_STATUS_IS = "(status = %s) IS TRUE"
 
 
 def fail(job: Job, error: str) -> bool:
@@ -143,7 +150,7 @@ def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     return (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
         f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s{unflush} "
-        "WHERE id = %s AND status = %s AND task_id = %s "
+        f"WHERE id = %s AND {_STATUS_IS} AND task_id = %s "
         "AND (time_slot_end IS NULL OR time_slot_end > %s) "
         f"RETURNING {columns}"
     )
