@@ -88,6 +88,10 @@ def rss_mib(process: Process) -> float:
     return process.rss_kib() / 1024
 
 
+def pss_mib(process: Process) -> float:
+    return process.pss_kib() / 1024
+
+
 @contextlib.contextmanager
 def engine(kind: str):
     """A worker, and for future_celery a beat too, for one scenario run."""
@@ -249,6 +253,7 @@ def scale(sizes: list[int], raw_held: int) -> dict:
     worker, beat = start_worker(), start_beat(dict(os.environ))
     time.sleep(12)
     out["worker_rss_mib"], out["beat_rss_mib"] = rss_mib(worker), rss_mib(beat)
+    out["worker_pss_mib"] = pss_mib(worker)
     beat.stop()
     worker.stop()
     out["admin_ms"] = admin_ms()
@@ -263,6 +268,7 @@ def scale(sizes: list[int], raw_held: int) -> dict:
         time.sleep(0.5)
     time.sleep(3)
     out["raw_worker_rss_mib"] = rss_mib(worker)
+    out["raw_worker_pss_mib"] = pss_mib(worker)
     out["raw_held"] = raw_held
     worker.stop()
     broker_redis.flushdb()
@@ -302,6 +308,9 @@ def lines(result: dict) -> list[str]:
     out.append(f"worker RSS with {int(sizes[-1]):,} future jobs: {sc['worker_rss_mib']:.0f} MiB | raw worker "
                f"holding {sc['raw_held']:,} eta messages {sc['raw_worker_rss_mib']:.0f} MiB | "
                f"{ratio(sc['worker_rss_mib'], sc['raw_worker_rss_mib'])}")
+    out.append(f"worker PSS (shared pages counted once) with {int(sizes[-1]):,} future jobs: "
+               f"{sc['worker_pss_mib']:.0f} MiB | raw worker holding {sc['raw_held']:,} eta messages "
+               f"{sc['raw_worker_pss_mib']:.0f} MiB | {ratio(sc['worker_pss_mib'], sc['raw_worker_pss_mib'])}")
     out.append(f"beat RSS with {int(sizes[-1]):,} future jobs: {sc['beat_rss_mib']:.0f} MiB | raw - | -")
     for name, value in sc["admin_ms"].items():
         out.append(f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -")

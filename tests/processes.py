@@ -84,13 +84,22 @@ class Process:
         self._log.close()
 
     def rss_kib(self) -> int:
-        """Resident memory of the process and its children (a worker's pool), in KiB."""
+        """Resident memory of the process and its children (a worker's pool), in KiB. Pages
+        the pool processes share with their parent count once per process."""
+        return self._memory_kib("/proc/{pid}/status", "VmRSS:")
+
+    def pss_kib(self) -> int:
+        """Proportional memory of the process and its children, in KiB: each shared page
+        counts once in all, split between the processes sharing it (what the pool costs)."""
+        return self._memory_kib("/proc/{pid}/smaps_rollup", "Pss:")
+
+    def _memory_kib(self, path: str, field: str) -> int:
         total = 0
         for pid in [self.popen.pid, *self.child_pids()]:
             try:
-                with open(f"/proc/{pid}/status") as status:
-                    total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
-            except (FileNotFoundError, StopIteration):
+                with open(path.format(pid=pid)) as lines:
+                    total += next(int(line.split()[1]) for line in lines if line.startswith(field))
+            except (FileNotFoundError, ProcessLookupError, StopIteration):
                 pass
         return total
 
