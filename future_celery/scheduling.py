@@ -4,11 +4,13 @@ anything is saved, so bad input raises and leaves no row behind."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, router, transaction
+from django.db.models import signals
 from django.utils import timezone
 
 from . import callables, conf, dispatch, serialization, timespec
@@ -46,9 +48,43 @@ def schedule_job(
         content_object=content_object, queue=queue, priority=priority,
         max_attempts=max_attempts, soft_time_limit=soft_time_limit, time_limit=time_limit,
     )
-    job.save()
+    _insert(job)
     _dispatch_soon([job])
     return job
+
+
+def _insert(job: ScheduledJob) -> None:
+    """Save a new job as job.save() would (pre_save and post_save, the automatic dates, the
+    database router), in one INSERT of cached SQL: schedule_job runs once per job, and the
+    ORM's compiling of the INSERT cost about as much as the round trip."""
+    using = router.db_for_write(ScheduledJob, instance=job)
+    db = connections[using]
+    if job.pk is not None or not db.features.can_return_columns_from_insert:
+        job.save(using=using)
+        return
+    signals.pre_save.send(sender=ScheduledJob, instance=job, raw=False, using=using,
+                          update_fields=None)
+    fields = _insert_fields()
+    values = [f.get_db_prep_save(f.pre_save(job, True), connection=db) for f in fields]
+    with transaction.mark_for_rollback_on_error(using), db.cursor() as cursor:
+        cursor.execute(_insert_sql(using), values)
+        job.pk = cursor.fetchone()[0]
+    job._state.adding, job._state.db = False, using
+    signals.post_save.send(sender=ScheduledJob, instance=job, created=True, update_fields=None,
+                           raw=False, using=using)
+
+
+def _insert_fields() -> list[models.Field]:
+    return [f for f in ScheduledJob._meta.concrete_fields if f is not ScheduledJob._meta.pk]
+
+
+@functools.cache
+def _insert_sql(using: str) -> str:
+    quote = connections[using].ops.quote_name
+    columns = ", ".join(quote(f.column) for f in _insert_fields())
+    placeholders = ", ".join(["%s"] * len(_insert_fields()))
+    return (f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
+            f"VALUES ({placeholders}) RETURNING {quote(ScheduledJob._meta.pk.column)}")
 
 
 def _dispatch_soon(jobs: list[ScheduledJob]) -> None:

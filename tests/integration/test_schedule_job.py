@@ -158,3 +158,40 @@ def test_schedule_jobs_saves_nothing_when_one_is_bad():
     with pytest.raises(TypeError, match=r"jobs\[0\] has no 'callable'"):
         schedule_jobs([{"when": "1m"}])
     assert not ScheduledJob.objects.exists()
+
+
+def test_schedule_job_sends_the_model_signals_and_stamps_the_dates():
+    from django.db.models.signals import post_save, pre_save
+
+    seen = []
+
+    def before(sender, instance, raw, using, update_fields, **kwargs):
+        seen.append(("pre", instance.pk, instance._state.adding, using))
+
+    def after(sender, instance, created, raw, using, update_fields, **kwargs):
+        seen.append(("post", instance.pk, created, instance._state.adding))
+
+    pre_save.connect(before, sender=ScheduledJob)
+    post_save.connect(after, sender=ScheduledJob)
+    try:
+        job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    finally:
+        pre_save.disconnect(before, sender=ScheduledJob)
+        post_save.disconnect(after, sender=ScheduledJob)
+    assert seen == [("pre", None, True, "default"), ("post", job.pk, True, False)]
+    stored = ScheduledJob.objects.get(pk=job.pk)
+    assert stored.created == job.created and stored.updated == job.updated
+    assert abs(stored.created - timezone.now()) < dt.timedelta(seconds=5)
+
+
+@pytest.mark.postgresql  # SQLite does not enforce a column's length
+def test_a_failed_insert_inside_a_transaction_marks_it_for_rollback():
+    from django.db import DatabaseError, connection, transaction
+    from django.db.transaction import TransactionManagementError
+
+    with transaction.atomic():
+        with pytest.raises(DatabaseError):  # longer than the column allows
+            schedule_job("1h", "proj.demo.jobs.say_hello", queue="q" * 300)
+        assert connection.needs_rollback
+        with pytest.raises(TransactionManagementError):
+            ScheduledJob.objects.count()
