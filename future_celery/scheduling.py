@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -96,7 +97,7 @@ def prepare_job(when: When, callable: str | Callable[..., Any], *, args: Any = (
                 kwargs: dict[str, Any] | None = None, checked: dict | None = None,
                 **options: Any) -> ScheduledJob:
     """The validated, unsaved job that schedule_job() would save. ``checked`` lets a batch
-    resolve and allow-list each distinct callable once."""
+    resolve and allow-list each distinct callable, and read each setting, once."""
     encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
     return _build(when, callable, encoded_args, encoded_kwargs, checked=checked, **options)
 
@@ -141,7 +142,7 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
            time_limit: float | None = None, checked: dict | None = None) -> ScheduledJob:
     run_at = timespec.resolve(when, base)
     if expires is DEFAULT:
-        expires = conf.get("DEFAULT_EXPIRES")
+        expires = _setting("DEFAULT_EXPIRES", checked)
     expires_at = None if expires is None else timespec.resolve(expires, run_at)
     if expires_at is not None and expires_at <= run_at:
         raise InvalidExpiry(
@@ -162,11 +163,13 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
         kwargs=kwargs,
         time_slot_start=run_at,
         time_slot_end=expires_at,
-        queue=_queue(queue),
-        priority=_priority(priority),
-        max_attempts=_positive_int("max_attempts", max_attempts, conf.get("MAX_ATTEMPTS")),
-        soft_time_limit=_seconds("soft_time_limit", soft_time_limit, conf.get("SOFT_TIME_LIMIT")),
-        time_limit=_seconds("time_limit", time_limit, conf.get("TIME_LIMIT")),
+        queue=_queue(queue, _setting("DEFAULT_QUEUE", checked)),
+        priority=_priority(priority, _setting("DEFAULT_PRIORITY", checked)),
+        max_attempts=_positive_int("max_attempts", max_attempts,
+                                   _setting("MAX_ATTEMPTS", checked)),
+        soft_time_limit=_seconds("soft_time_limit", soft_time_limit,
+                                 _setting("SOFT_TIME_LIMIT", checked)),
+        time_limit=_seconds("time_limit", time_limit, _setting("TIME_LIMIT", checked)),
     )
     if content_object is not None:
         job.content_object = content_object
@@ -176,10 +179,29 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
 def _new_job(**values: Any) -> ScheduledJob:
     """An unsaved job with ``values`` and every other field at its default, built with the
     model's positional fast path (a batch of 100,000 jobs makes this count)."""
-    fields = ScheduledJob._meta.concrete_fields
     return ScheduledJob(*[
-        values[f.attname] if f.attname in values else f.get_default() for f in fields
+        values[name] if kind is _GIVEN else value.get_default() if kind is _PER_JOB else value
+        for name, kind, value in _field_plan(frozenset(values))
     ])
+
+
+_GIVEN, _PER_JOB, _FIXED = "given", "per job", "fixed"
+
+
+@functools.cache
+def _field_plan(given: frozenset[str]) -> list[tuple[str, str, Any]]:
+    """Per concrete field, in order: its attname, and where its value comes from: the given
+    values; its field's get_default() for each job (a callable default, such as dict); or one
+    default value for every job (what Django's get_default() returns each time anyway)."""
+    plan: list[tuple[str, str, Any]] = []
+    for field in ScheduledJob._meta.concrete_fields:
+        if field.attname in given:
+            plan.append((field.attname, _GIVEN, None))
+        elif field.has_default() and callable(field.default):
+            plan.append((field.attname, _PER_JOB, field))
+        else:
+            plan.append((field.attname, _FIXED, field.get_default()))
+    return plan
 
 
 def _callable_name(target: str | Callable[..., Any],
@@ -209,8 +231,19 @@ def _callable_name(target: str | Callable[..., Any],
     raise TypeError(f"callable must be a dotted path or a function, not {type(target).__name__}")
 
 
-def _queue(queue: str | None) -> str:
-    queue = conf.get("DEFAULT_QUEUE") if queue is None else queue
+def _setting(name: str, batch: dict | None) -> Any:
+    """conf.get(name), read once per batch when there is one (settings lookups add up over
+    100,000 jobs)."""
+    if batch is None:
+        return conf.get(name)
+    key = ("setting", name)
+    if key not in batch:
+        batch[key] = conf.get(name)
+    return batch[key]
+
+
+def _queue(queue: str | None, default: str | None) -> str:
+    queue = default if queue is None else queue
     if queue is None:
         return ""
     if not isinstance(queue, str):
@@ -218,8 +251,8 @@ def _queue(queue: str | None) -> str:
     return queue
 
 
-def _priority(priority: int | None) -> int | None:
-    priority = conf.get("DEFAULT_PRIORITY") if priority is None else priority
+def _priority(priority: int | None, default: int | None) -> int | None:
+    priority = default if priority is None else priority
     if priority is None:
         return None
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
@@ -273,9 +306,11 @@ def schedule_jobs(jobs: Any, batch_size: int = 5000) -> list[ScheduledJob]:
 
 def _copy_in(jobs: list[ScheduledJob], batch_size: int) -> None:
     """Insert jobs with PostgreSQL's COPY (ids taken from the table's sequence first)."""
-    fields = [f for f in ScheduledJob._meta.concrete_fields]
+    fields = ScheduledJob._meta.concrete_fields
     table = connection.ops.quote_name(ScheduledJob._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    values_of = operator.attrgetter(*[f.attname for f in fields])
+    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     now = timezone.now()
     with connection.cursor() as cursor:
         for start in range(0, len(jobs), batch_size):
@@ -288,10 +323,7 @@ def _copy_in(jobs: list[ScheduledJob], batch_size: int) -> None:
                 job._state.adding, job._state.db = False, connection.alias
             with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for job in batch:
-                    copy.write_row([_copy_value(f, getattr(job, f.attname)) for f in fields])
-
-
-def _copy_value(field: Any, value: Any) -> Any:
-    if isinstance(field, models.JSONField):
-        return json.dumps(value)
-    return value
+                    row = list(values_of(job))
+                    for i in json_columns:
+                        row[i] = json.dumps(row[i])
+                    copy.write_row(row)

@@ -195,3 +195,11 @@ def test_a_failed_insert_inside_a_transaction_marks_it_for_rollback():
         assert connection.needs_rollback
         with pytest.raises(TransactionManagementError):
             ScheduledJob.objects.count()
+
+
+def test_a_callable_default_is_made_anew_for_each_job():
+    from future_celery.scheduling import _new_job
+
+    first, second = _new_job(callable_name="a.b"), _new_job(callable_name="a.b")
+    assert first.kwargs == second.kwargs == {} and first.kwargs is not second.kwargs
+    assert first.status == "scheduled" and first.attempts == 0
