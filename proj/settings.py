@@ -119,8 +119,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Redis redelivers an unacknowledged message after this many seconds. future_celery only
-# publishes jobs due within the look-ahead (seconds), so an hour is far above it; it must also
-# be above the longest job, or a running job's message is delivered again (and ignored).
+# publishes jobs due within the look-ahead (seconds), so an hour is far above it (a job's
+# message is acknowledged when the job starts, so long jobs do not matter).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
 }
