@@ -38,7 +38,6 @@ def reconnecting(func: Callable[..., T], attempts: int = 5, delay: float = 0.5) 
     return wrapper
 
 
-
 @contextlib.contextmanager
 def hot_cursor() -> Iterator[Any]:
     """A cursor of the default connection for statements run once per job by the worker.
@@ -47,7 +46,8 @@ def hot_cursor() -> Iterator[Any]:
     the connection's ``prepare_threshold`` runs (5 by default; OPTIONS {"prepare_threshold":
     None} turns that off, e.g. behind PgBouncer in transaction mode): no client-side quoting
     and no planning per job. Elsewhere it is Django's own cursor. Either way the connection is
-    checked and opened as for any query, and errors arrive as Django's database errors."""
+    checked and opened as for any query, and errors arrive as Django's database errors. (Its
+    statements bypass Django's cursor wrapper, so they are not in connection.queries.)"""
     if connection.vendor != "postgresql":
         with connection.cursor() as cursor:
             yield cursor

@@ -75,8 +75,9 @@ def _insert(job: ScheduledJob) -> None:
                            raw=False, using=using)
 
 
-def _insert_fields() -> list[models.Field]:
-    return [f for f in ScheduledJob._meta.concrete_fields if f is not ScheduledJob._meta.pk]
+@functools.cache
+def _insert_fields() -> tuple[models.Field, ...]:
+    return tuple(f for f in ScheduledJob._meta.concrete_fields if f is not ScheduledJob._meta.pk)
 
 
 @functools.cache
