@@ -244,3 +244,8 @@ def test_the_worker_refuses_a_pickled_message(worker):
     assert wait_until(lambda: "Refusing to deserialize untrusted content of type pickle" in worker.output, 10)
     assert refreshed(job).status == "queued"
     assert not Execution.objects.filter(label="pickled").exists()
+
+
+def test_the_pool_process_froze_its_startup_objects(worker):
+    job = finished(schedule_job("0s", "tests.jobs.frozen_objects"))
+    assert job.status == "complete" and int(job.return_value) > 10_000
