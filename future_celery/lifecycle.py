@@ -51,7 +51,8 @@ def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None 
 def complete(job: Job, result: Any, delete: bool = False) -> None:
     """Record success. Called inside the job's transaction, so it commits with its writes.
     If the attempt was taken away meanwhile (declared lost), raise: the writes roll back.
-    (One prepared UPDATE: it runs once per job, where the ORM's compiling shows.)"""
+    (One UPDATE of cached SQL, prepared where the connection allows it: it runs once per
+    job, where the ORM's compiling shows.)"""
     now = timezone.now()
     if delete or not conf.get("KEEP_COMPLETED"):
         done = Job.objects.filter(
@@ -71,19 +72,19 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
     job.status, job.execution_end, job.error, job.heartbeat = Job.STATUS_COMPLETE, now, "", None
 
 
+# "(status = %s) IS TRUE" is the same test as "status = %s", but no index can serve it, so
+# the planner finds the row by its primary key. Given a bare status = 'running', it may pick
+# the partial index of running jobs instead and walk all its entries, dead ones included, on
+# every completion: in a burst, thousands per job.
+_STATUS_IS = "(status = %s) IS TRUE"
+
+
 @functools.cache
 def _complete_sql(vendor: str) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
     return (f"UPDATE {table} SET status = %s, execution_end = %s, return_value = %s, "
             "error = '', heartbeat = NULL, updated = %s "
             f"WHERE id = %s AND {_STATUS_IS} AND attempts = %s")
-
-
-# "(status = %s) IS TRUE" is the same test as "status = %s", but no index can serve it, so
-# the planner finds the row by its primary key. Given a bare status = 'running', it may pick
-# the partial index of running jobs instead and walk all its entries, dead ones included, on
-# every completion: in a burst, thousands per job.
-_STATUS_IS = "(status = %s) IS TRUE"
 
 
 def fail(job: Job, error: str) -> bool:
