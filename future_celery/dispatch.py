@@ -15,7 +15,7 @@ from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from . import conf, lifecycle
+from . import conf, lifecycle, messages
 from .models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -159,13 +159,7 @@ def _publish(batch: list[tuple], now: dt.datetime) -> int:
         return 0
     try:
         with run_job.app.producer_or_acquire() as producer, producer.batch(max_size=1000):
-            for job_id, name, start, end, queue, priority, soft, hard, task_id in batch:
-                run_job.apply_async(
-                    args=[job_id], task_id=task_id, shadow=name, producer=producer,
-                    eta=start if start > now else None, expires=end,
-                    queue=queue or None, priority=priority,
-                    soft_time_limit=soft, time_limit=hard,
-                )
+            messages.send(producer, batch, now)
     except Exception:
         logger.exception("Publishing %s jobs failed; they go back to scheduled", len(batch))
         Job.objects.filter(status=Job.STATUS_QUEUED, task_id__in=[row[-1] for row in batch]).update(

@@ -51,6 +51,7 @@ def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None 
 def complete(job: Job, result: Any, delete: bool = False) -> None:
     """Record success. Called inside the job's transaction, so it commits with its writes.
     If the attempt was taken away meanwhile (declared lost), raise: the writes roll back.
+    In autocommit (the job wrote nothing) it skips the WAL flush, as the claim does.
     (One UPDATE of cached SQL, prepared where the connection allows it: it runs once per
     job, where the ORM's compiling shows.)"""
     now = timezone.now()
@@ -60,7 +61,7 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
     else:
         job.return_value = "" if result is None else cap_text(str(result))
         stamp = _sql_time(now)
-        done, _ = execute_hot(_complete_sql(connection.vendor), [
+        done, _ = execute_hot(_complete_sql(connection.vendor, _unflushed()), [
             Job.STATUS_COMPLETE, stamp, job.return_value, stamp,
             job.pk, Job.STATUS_RUNNING, job.attempts,
         ])
@@ -79,11 +80,27 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
 _STATUS_IS = "(status = %s) IS TRUE"
 
 
+# A one-row FROM item that turns the WAL flush off for the transaction of the statement that
+# names it (and for no other: the session keeps its setting). See _unflushed().
+_UNFLUSH = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS fc_unflushed"
+
+
+def _unflushed() -> bool:
+    """Whether the worker's next claim or completion may commit without waiting for its WAL
+    flush: on PostgreSQL, in autocommit (a statement that commits nothing but our own
+    bookkeeping), unless FUTURE_CELERY_SYNCHRONOUS_COMMIT asks for the wait. PostgreSQL
+    flushes such commits within a fraction of a second (wal_writer_delay); a server crash
+    before then forgets them, and the job is then recovered as if it had still been queued
+    or running at the crash."""
+    return (connection.vendor == "postgresql" and not connection.in_atomic_block
+            and not conf.get("SYNCHRONOUS_COMMIT"))
+
+
 @functools.cache
-def _complete_sql(vendor: str) -> str:
+def _complete_sql(vendor: str, unflushed: bool = False) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
     return (f"UPDATE {table} SET status = %s, execution_end = %s, return_value = %s, "
-            "error = '', heartbeat = NULL, updated = %s "
+            f"error = '', heartbeat = NULL, updated = %s{_UNFLUSH if unflushed else ''} "
             f"WHERE id = %s AND {_STATUS_IS} AND attempts = %s")
 
 
@@ -124,14 +141,12 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     dispatch, a cancel or an expiry got there first.
 
     On PostgreSQL, outside a transaction, the claim commits without waiting for its WAL
-    flush (the statement sets synchronous_commit off for its own transaction, so that it can
-    be prepared): the job's own commit, later in the same WAL, flushes it too; if the server
-    crashes first, the job is back in 'queued' and runs again from its redelivered or resent
-    message, so nothing is lost or doubled."""
+    flush (see _unflushed; the statement sets synchronous_commit off for its own transaction,
+    so that it can still be prepared). A later commit flushes it too: the job's own, or any
+    other on the server."""
     now = _sql_time(timezone.now())
     params = [Job.STATUS_RUNNING, now, now, worker, now, job_id, Job.STATUS_QUEUED, task_id, now]
-    unflushed = connection.vendor == "postgresql" and not connection.in_atomic_block
-    _, row = execute_hot(_claim_sql(connection.vendor, unflushed), params, returning=True)
+    _, row = execute_hot(_claim_sql(connection.vendor, _unflushed()), params, returning=True)
     if row is None:
         return None
     values = list(row)
@@ -145,12 +160,10 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
 def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in Job._meta.concrete_fields)
-    # A one-row FROM item that turns the WAL flush off for this statement's transaction.
-    unflush = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS fc_unflushed" \
-        if unflushed else ""
     return (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
-        f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s{unflush} "
+        f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s"
+        f"{_UNFLUSH if unflushed else ''} "
         f"WHERE id = %s AND {_STATUS_IS} AND task_id = %s "
         "AND (time_slot_end IS NULL OR time_slot_end > %s) "
         f"RETURNING {columns}"

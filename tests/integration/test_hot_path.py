@@ -5,6 +5,7 @@ sends no query completes in one autocommit statement and the claim skips its WAL
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from future_celery import ScheduledJob, execution, lifecycle, schedule_job
 from future_celery.db import execute_hot
@@ -89,12 +90,42 @@ def test_claims_past_the_prepare_threshold_and_after_a_reconnect():
     assert claimed(jobs[7], "t-7").worker == "w:1"
 
 
-@pytest.mark.postgresql
-def test_the_claim_skips_the_wal_flush_for_itself_only():
-    claimed(queued())
+def synchronous_commit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone()[0] == "on"
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgresql
+def test_the_claim_and_completion_skip_the_wal_flush_for_their_own_transaction_only():
+    job = claimed(queued())
+    execution.execute(job)
+    assert synchronous_commit() == "on"  # the session's setting is untouched
+    job = claimed(queued(task_id="t-2"), "t-2")
+    with transaction.atomic():  # inside a transaction, see what the statement sets
+        done, _ = execute_hot(lifecycle._complete_sql("postgresql", unflushed=True), [
+            "complete", timezone.now(), "", timezone.now(), job.pk, "running", job.attempts])
+        assert done == 1 and synchronous_commit() == "off"
+    assert synchronous_commit() == "on"
+
+
+@pytest.mark.postgresql
+def test_the_synchronous_commit_setting_makes_them_wait_for_the_flush(settings):
+    assert lifecycle._unflushed()
+    settings.FUTURE_CELERY_SYNCHRONOUS_COMMIT = True
+    assert not lifecycle._unflushed()
+    assert "set_config" not in lifecycle._complete_sql("postgresql", lifecycle._unflushed())
+    job = claimed(queued())  # and they still work
+    execution.execute(job)
+    job.refresh_from_db()
+    assert job.status == "complete"
+
+
+@pytest.mark.postgresql
+def test_a_job_that_writes_completes_in_its_own_transaction_with_the_flush():
+    assert lifecycle._unflushed()
+    with transaction.atomic():
+        assert not lifecycle._unflushed()  # its writes are the user's: they are flushed
 
 
 def test_errors_of_the_hot_path_are_djangos():

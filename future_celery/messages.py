@@ -1,0 +1,94 @@
+"""Sending the run_job messages of a batch of claimed jobs.
+
+Each message is the one ``run_job.apply_async(args=[job_id], task_id=..., shadow=..., eta=...,
+expires=..., queue=..., priority=..., time_limit=..., soft_time_limit=...)`` would send:
+Celery builds it (``app.amqp.create_task_message``) and sends it (``app.amqp.send_task_message``,
+which also sends the before/after_task_publish signals). What apply_async would work out anew
+for every message, and is the same for the whole batch, is worked out once per batch here: the
+task's options and routing, and the app's settings (each read of a Celery setting that comes
+from Django's settings costs tens of microseconds, and apply_async reads seven). A batch then
+goes out about three times as fast, so the tick hands a burst of due jobs to the workers
+before they fall due.
+
+Where Celery would do more for a message than that (eager mode; RabbitMQ quorum queues, whose
+eta messages go through a delayed exchange), every message goes through apply_async."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from celery.utils.nodenames import anon_nodename
+from celery.utils.quorum_queues import detect_quorum_queues
+from kombu import Queue
+from kombu.common import Broadcast
+
+# One claimed job, as the dispatcher hands it over: id, callable name (the message's shadow
+# name), scheduled time, expiry, queue, priority, soft and hard time limits, task id.
+Row = tuple[int, str, dt.datetime, "dt.datetime | None", str, "int | None",
+            "float | None", "float | None", str]
+
+
+def send(producer: Any, rows: Sequence[Row], now: dt.datetime) -> None:
+    """Publish one run_job message per row over ``producer``. A job due after ``now`` gets
+    its scheduled time as eta. Raises what publishing raises."""
+    from .tasks import run_job
+
+    app = run_job.app
+    if app.conf.task_always_eager or detect_quorum_queues(
+            app, producer.connection.transport.driver_type)[0]:
+        for row in rows:
+            run_job.apply_async(producer=producer, **_apply_async_options(row, now))
+        return
+    amqp, name = app.amqp, run_job.name
+    parent = app.current_worker_task  # set when a job schedules jobs due at once
+    common = {
+        "reply_to": app.thread_oid, "create_sent_event": app.conf.task_send_sent_event,
+        "origin": anon_nodename(), "ignore_result": run_job.ignore_result,
+        "root_id": parent and (parent.request.root_id or parent.request.id),
+        "parent_id": parent and parent.request.id,
+    }
+    routes: dict[tuple, dict] = {}
+    for job_id, shadow, start, end, queue, priority, soft, hard, task_id in rows:
+        route = routes.get((queue, priority))
+        if route is None:
+            route = routes[queue, priority] = _route(run_job, queue, priority, job_id)
+            _declare(producer, route)
+        message = amqp.create_task_message(
+            task_id, name, [job_id], {}, eta=start if start > now else None, expires=end,
+            shadow=shadow, time_limit=hard, soft_time_limit=soft,
+            argsrepr=f"[{job_id}]", kwargsrepr="{}", **common,
+        )
+        if end is not None:  # the message's time to live, in seconds, as apply_async sets it
+            route = dict(route, expiration=max(0.0, (end - now).total_seconds()))
+        amqp.send_task_message(producer, name, message, **route)
+
+
+def _route(task: Any, queue: str, priority: int | None, job_id: int) -> dict:
+    """The routing options apply_async would find for a run_job message to ``queue`` (or the
+    task's routes when empty) with ``priority``: the task's own options, then the app's
+    routers (which see the first job's arguments of the batch)."""
+    options = dict(task._get_exec_options(), queue=queue or None, priority=priority)
+    for handled_per_message in ("time_limit", "soft_time_limit", "expires", "ignore_result"):
+        options.pop(handled_per_message, None)
+    return task.app.amqp.router.route(options, task.name, [job_id], {}, task)
+
+
+def _declare(producer: Any, route: dict) -> None:
+    """Declare the route's queue once for the batch, as Celery would before each message
+    (kombu remembers it per connection, but checking costs a copy of the queue each time)."""
+    queue = route.get("queue")
+    if isinstance(queue, Queue) and not isinstance(queue, Broadcast):
+        producer.maybe_declare(queue)
+        route["declare"] = []
+
+
+def _apply_async_options(row: Row, now: dt.datetime) -> dict:
+    job_id, shadow, start, end, queue, priority, soft, hard, task_id = row
+    return {
+        "args": [job_id], "task_id": task_id, "shadow": shadow,
+        "eta": start if start > now else None, "expires": end,
+        "queue": queue or None, "priority": priority,
+        "soft_time_limit": soft, "time_limit": hard,
+    }
