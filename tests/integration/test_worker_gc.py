@@ -1,5 +1,5 @@
-"""freeze_startup_objects, the handler of worker_ready and worker_process_init (the worker
-test in test_engine proves it runs in a real pool process)."""
+"""freeze_startup_objects, the handler of worker_before_create_process, worker_ready and
+worker_process_init (the worker test in test_engine proves it runs in a real pool process)."""
 
 import gc
 
@@ -29,6 +29,7 @@ def test_the_setting_turns_it_off(unfrozen, settings):
 
 
 def test_it_runs_when_the_worker_and_each_pool_process_start():
-    for signal in (signals.worker_ready, signals.worker_process_init):
+    for signal in (signals.worker_before_create_process, signals.worker_ready,
+                   signals.worker_process_init):
         receivers = [receiver for _, receiver in signal.receivers]  # connected weak=False
         assert freeze_startup_objects in receivers, signal.name
