@@ -84,8 +84,8 @@ def wait_for_ping() -> bool:
     return bool(app.control.ping(timeout=0.5))
 
 
-def rss_mib(process: Process) -> float:
-    return process.rss_kib() / 1024
+def rss_mib(process: Process, children: bool = True) -> float:
+    return process.rss_kib(children) / 1024
 
 
 def pss_mib(process: Process) -> float:
@@ -253,7 +253,7 @@ def scale(sizes: list[int], raw_held: int) -> dict:
     worker, beat = start_worker(), start_beat(dict(os.environ))
     time.sleep(12)
     out["worker_rss_mib"], out["beat_rss_mib"] = rss_mib(worker), rss_mib(beat)
-    out["worker_pss_mib"] = pss_mib(worker)
+    out["worker_main_rss_mib"], out["worker_pss_mib"] = rss_mib(worker, False), pss_mib(worker)
     beat.stop()
     worker.stop()
     out["admin_ms"] = admin_ms()
@@ -268,7 +268,7 @@ def scale(sizes: list[int], raw_held: int) -> dict:
         time.sleep(0.5)
     time.sleep(3)
     out["raw_worker_rss_mib"] = rss_mib(worker)
-    out["raw_worker_pss_mib"] = pss_mib(worker)
+    out["raw_worker_main_rss_mib"], out["raw_worker_pss_mib"] = rss_mib(worker, False), pss_mib(worker)
     out["raw_held"] = raw_held
     worker.stop()
     broker_redis.flushdb()
@@ -305,12 +305,14 @@ def lines(result: dict) -> list[str]:
     for size in sizes:
         out.append(f"tick with {int(size):,} future jobs: {sc['tick_ms'][size]:.2f} ms | raw - | "
                    f"{ratio(sc['tick_ms'][size], base)} of the empty tick")
-    out.append(f"worker RSS with {int(sizes[-1]):,} future jobs: {sc['worker_rss_mib']:.0f} MiB | raw worker "
-               f"holding {sc['raw_held']:,} eta messages {sc['raw_worker_rss_mib']:.0f} MiB | "
-               f"{ratio(sc['worker_rss_mib'], sc['raw_worker_rss_mib'])}")
-    out.append(f"worker PSS (shared pages counted once) with {int(sizes[-1]):,} future jobs: "
-               f"{sc['worker_pss_mib']:.0f} MiB | raw worker holding {sc['raw_held']:,} eta messages "
-               f"{sc['raw_worker_pss_mib']:.0f} MiB | {ratio(sc['worker_pss_mib'], sc['raw_worker_pss_mib'])}")
+    held = f"raw worker holding {sc['raw_held']:,} eta messages"
+    for key, what in [
+        ("worker_main_rss_mib", "worker RSS, main process (it holds the messages)"),
+        ("worker_pss_mib", "worker PSS, main + 2 pool processes (shared pages counted once)"),
+        ("worker_rss_mib", "worker RSS, main + 2 pool processes summed (shared pages once each)"),
+    ]:
+        out.append(f"{what} with {int(sizes[-1]):,} future jobs: {sc[key]:.0f} MiB | {held} "
+                   f"{sc['raw_' + key]:.0f} MiB | {ratio(sc[key], sc['raw_' + key])}")
     out.append(f"beat RSS with {int(sizes[-1]):,} future jobs: {sc['beat_rss_mib']:.0f} MiB | raw - | -")
     for name, value in sc["admin_ms"].items():
         out.append(f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -")

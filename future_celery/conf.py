@@ -50,8 +50,8 @@ DEFAULTS: dict[str, Any] = {
     # False: on PostgreSQL, the worker's claim of a job, and the completion of a job that
     # wrote nothing to the database, commit without waiting for their WAL flush, which
     # PostgreSQL then does within a fraction of a second; a crash of the database server
-    # before it forgets them (the job is recovered as if still queued or running, and may
-    # run again). True waits for every flush: slower, and no such window.
+    # before it forgets them (the job is then treated as still queued: it runs again; or as
+    # still running: retried, or failed as lost). True waits for every flush: slower.
     "SYNCHRONOUS_COMMIT": False,
     # Move the objects a worker process has at start-up out of the garbage collector's reach
     # (gc.freeze), so that its full collections stop pausing the process for 100+ ms.

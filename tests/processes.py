@@ -83,19 +83,20 @@ class Process:
         self.popen.wait(10)
         self._log.close()
 
-    def rss_kib(self) -> int:
+    def rss_kib(self, children: bool = True) -> int:
         """Resident memory of the process and its children (a worker's pool), in KiB. Pages
-        the pool processes share with their parent count once per process."""
-        return self._memory_kib("/proc/{pid}/status", "VmRSS:")
+        the pool processes share with their parent count once per process. Without
+        ``children``, the process's own (a worker's main process, which holds the messages)."""
+        return self._memory_kib("/proc/{pid}/status", "VmRSS:", children)
 
     def pss_kib(self) -> int:
         """Proportional memory of the process and its children, in KiB: each shared page
         counts once in all, split between the processes sharing it (what the pool costs)."""
         return self._memory_kib("/proc/{pid}/smaps_rollup", "Pss:")
 
-    def _memory_kib(self, path: str, field: str) -> int:
+    def _memory_kib(self, path: str, field: str, children: bool = True) -> int:
         total = 0
-        for pid in [self.popen.pid, *self.child_pids()]:
+        for pid in [self.popen.pid, *(self.child_pids() if children else [])]:
             try:
                 with open(path.format(pid=pid)) as lines:
                     total += next(int(line.split()[1]) for line in lines if line.startswith(field))
