@@ -26,8 +26,8 @@ from kombu.common import Broadcast
 
 # One claimed job, as the dispatcher hands it over: id, callable name (the message's shadow
 # name), scheduled time, expiry, queue, priority, soft and hard time limits, task id.
-Row = tuple[int, str, dt.datetime, "dt.datetime | None", str, "int | None",
-            "float | None", "float | None", str]
+Row = tuple[int, str, dt.datetime, dt.datetime | None, str, int | None, float | None,
+            float | None, str]
 
 
 def send(producer: Any, rows: Sequence[Row], now: dt.datetime) -> None:

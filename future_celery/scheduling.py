@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -141,10 +140,11 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
            queue: str | None = None, priority: int | None = None,
            max_attempts: int | None = None, soft_time_limit: float | None = None,
            time_limit: float | None = None, checked: dict | None = None) -> ScheduledJob:
-    run_at = timespec.resolve(when, base)
+    tz = _current_timezone(checked)
+    run_at = timespec.resolve(when, base, tz)
     if expires is DEFAULT:
         expires = _setting("DEFAULT_EXPIRES", checked)
-    expires_at = None if expires is None else timespec.resolve(expires, run_at)
+    expires_at = None if expires is None else timespec.resolve(expires, run_at, tz)
     if expires_at is not None and expires_at <= run_at:
         raise InvalidExpiry(
             f"the job would expire at {expires_at.isoformat()}, at or before its scheduled "
@@ -174,6 +174,7 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
     )
     if content_object is not None:
         job.content_object = content_object
+        job.object_id = str(job.object_id)  # the column is text, whatever the primary key
     return job
 
 
@@ -241,6 +242,16 @@ def _setting(name: str, batch: dict | None) -> Any:
     if key not in batch:
         batch[key] = conf.get(name)
     return batch[key]
+
+
+def _current_timezone(batch: dict | None) -> dt.tzinfo | None:
+    """Django's current time zone, looked up once per batch (None without a batch: each
+    resolve looks it up when it needs it)."""
+    if batch is None:
+        return None
+    if "timezone" not in batch:
+        batch["timezone"] = timezone.get_current_timezone()
+    return batch["timezone"]
 
 
 def _queue(queue: str | None, default: str | None) -> str:
@@ -311,9 +322,14 @@ def _copy_in(jobs: list[ScheduledJob], batch_size: int) -> None:
     table = connection.ops.quote_name(ScheduledJob._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     values_of = operator.attrgetter(*[f.attname for f in fields])
-    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     now = timezone.now()
     with connection.cursor() as cursor:
+        # Binary COPY, each column sent as the type the table has (JSON by psycopg's dumper).
+        cursor.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
+                       "%s::regclass AND attnum > 0 AND NOT attisdropped",
+                       [ScheduledJob._meta.db_table])
+        column_types = dict(cursor.fetchall())
+        types = [column_types[f.column] for f in fields]
         for start in range(0, len(jobs), batch_size):
             batch = jobs[start:start + batch_size]
             cursor.execute(
@@ -322,9 +338,7 @@ def _copy_in(jobs: list[ScheduledJob], batch_size: int) -> None:
             for job, (pk,) in zip(batch, cursor.fetchall(), strict=True):
                 job.pk, job.created, job.updated = pk, now, now
                 job._state.adding, job._state.db = False, connection.alias
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
                 for job in batch:
-                    row = list(values_of(job))
-                    for i in json_columns:
-                        row[i] = json.dumps(row[i])
-                    copy.write_row(row)
+                    copy.write_row(values_of(job))

@@ -43,26 +43,31 @@ def _split_offset(text: str) -> tuple[int, int]:
     return days, seconds
 
 
-def aware(value: dt.datetime) -> dt.datetime:
-    """The datetime made timezone-aware; a naive one is read in the current time zone."""
+def aware(value: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """The datetime made timezone-aware; a naive one is read in the current time zone (or
+    ``tz``, when the caller already looked it up)."""
     if timezone.is_naive(value):
-        return timezone.make_aware(value, timezone.get_current_timezone())
+        return timezone.make_aware(value, tz or timezone.get_current_timezone())
     return value
 
 
-def resolve(when: When, base: dt.datetime | None = None) -> dt.datetime:
+def resolve(when: When, base: dt.datetime | None = None,
+            tz: dt.tzinfo | None = None) -> dt.datetime:
     """The aware datetime that ``when`` names; relative forms count from ``base`` (now).
 
     In an offset string, days and weeks are calendar days of the current time zone ('1d'
     is the same wall-clock time tomorrow, across a DST change too); hours, minutes and
-    seconds are elapsed time. A timedelta is elapsed time."""
+    seconds are elapsed time. A timedelta is elapsed time. ``tz`` is the current time zone
+    when the caller already has it (looking it up costs microseconds a batch adds up)."""
     if isinstance(when, dt.datetime):
-        return aware(when)
+        return aware(when, tz)
     base = base or timezone.now()
     try:
         if isinstance(when, str):
             days, seconds = _split_offset(when)
-            local = base.astimezone(timezone.get_current_timezone())
+            if not days:  # elapsed time only: no time zone involved
+                return base.astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
+            local = base.astimezone(tz or timezone.get_current_timezone())
             return (local + dt.timedelta(days=days)).astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
         if isinstance(when, dt.timedelta):
             return base + when

@@ -21,13 +21,17 @@ def routed(broker):
     """run_job routed to ROUTED by the app's task_routes; the queues emptied before and after."""
     app = run_job.app
     saved = app.conf.task_routes
-    app.conf.task_routes = {"future_celery.run_job": {"queue": ROUTED}}
-    app.amqp.flush_routes()
+
+    def use_routes(routes):
+        app.conf.task_routes = routes
+        app.amqp.flush_routes()
+        app.amqp.__dict__.pop("router", None)  # a cached property, made with the old routes
+
+    use_routes({"future_celery.run_job": {"queue": ROUTED}})
     empty = lambda: broker.delete(*(broker.keys("messages-*") or ["-"]))  # noqa: E731
     empty()
     yield
-    app.conf.task_routes = saved
-    app.amqp.flush_routes()
+    use_routes(saved)
     empty()
 
 

@@ -150,6 +150,26 @@ def test_schedule_jobs_inserts_many_at_once():
     assert sorted(job.args[0] for job in ScheduledJob.objects.all()) == list(range(1, 251))
 
 
+def test_schedule_jobs_stores_every_field_as_schedule_job_does():
+    note = Note.objects.create(title="n")
+    spec = {"when": dt.datetime(2031, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC),
+            "callable": "proj.demo.jobs.echo", "expires": "2d12h",
+            "args": [1, -2**40, 2.5, "tab\there\nline \\ é", None, True, [1, {"a": []}],
+                     dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.date(2020, 2, 3)],
+            "kwargs": {"k": {"nested": "ünï"}}, "queue": "q1", "priority": 9,
+            "max_attempts": 3, "soft_time_limit": 1.5, "time_limit": 2}
+    single = schedule_job(spec.pop("when"), spec.pop("callable"), **spec)
+    spec.update(when=single.time_slot_start, callable="proj.demo.jobs.echo")
+    bulk = schedule_jobs([spec, {"when": "1h", "callable": "proj.demo.jobs.note_title", "content_object": note}])
+    fields = [f.attname for f in ScheduledJob._meta.concrete_fields
+              if f.attname not in ("id", "created", "updated")]
+    stored = {job.pk: job for job in ScheduledJob.objects.all()}
+    assert [getattr(stored[bulk[0].pk], f) for f in fields] == \
+        [getattr(stored[single.pk], f) for f in fields]
+    assert stored[bulk[0].pk].args == bulk[0].args and stored[bulk[1].pk].content_object == note
+    assert None not in (stored[bulk[0].pk].created, stored[bulk[1].pk].updated)
+
+
 def test_schedule_jobs_saves_nothing_when_one_is_bad():
     specs = [{"when": "1m", "callable": "proj.demo.jobs.add", "args": [1, 2]},
              {"when": "1m", "callable": "proj.demo.jobs.nope"}]
