@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from django.db import InterfaceError, OperationalError, connection
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,6 +38,13 @@ def reconnecting(func: Callable[..., T], attempts: int = 5, delay: float = 0.5) 
     return wrapper
 
 
+def default_connection() -> Any:
+    """The default database connection of this thread: what django.db.connection stands for.
+    Every attribute read through django.db.connection looks the connection up again (a
+    thread-local read of a few microseconds), so code that runs once per job takes it once."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
 @contextlib.contextmanager
 def hot_cursor() -> Iterator[Any]:
     """A cursor of the default connection for statements run once per job by the worker.
@@ -48,16 +55,17 @@ def hot_cursor() -> Iterator[Any]:
     and no planning per job. Elsewhere it is Django's own cursor. Either way the connection is
     checked and opened as for any query, and errors arrive as Django's database errors. (Its
     statements bypass Django's cursor wrapper, so they are not in connection.queries.)"""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    conn = default_connection()
+    if conn.vendor != "postgresql":
+        with conn.cursor() as cursor:
             yield cursor
         return
     import psycopg
 
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    conn.close_if_health_check_failed()
+    conn.ensure_connection()
+    conn.validate_no_broken_transaction()
+    with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
         yield cursor
 
 

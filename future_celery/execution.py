@@ -8,9 +8,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import transaction
 
 from . import callables, lifecycle, serialization
+from .db import default_connection
 from .exceptions import ContentObjectMissing, MalformedJob
 from .models import ScheduledJob
 
@@ -63,14 +64,15 @@ def execute(job: ScheduledJob, delete_completed: bool = False) -> None:
 
     A job that sends no query of its own has nothing to commit with its completion, which is
     then one statement in autocommit: one round trip instead of BEGIN, UPDATE and COMMIT."""
-    if connection.in_atomic_block:  # inside the caller's transaction: complete within it
+    conn = default_connection()
+    if conn.in_atomic_block:  # inside the caller's transaction: complete within it
         with transaction.atomic():
             lifecycle.complete(job, call(job), delete=delete_completed)
         return
     queries = _QueryCounter()
-    with transaction.atomic(), connection.execute_wrapper(queries):
+    with transaction.atomic(), conn.execute_wrapper(queries):
         result = call(job)
-        if queries.count or connection.run_on_commit:
+        if queries.count or conn.run_on_commit:
             lifecycle.complete(job, result, delete=delete_completed)
             return
     lifecycle.complete(job, result, delete=delete_completed)

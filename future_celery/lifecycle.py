@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import conf
-from .db import execute_hot
+from .db import default_connection, execute_hot
 from .exceptions import InvalidJobState
 from .models import ScheduledJob
 
@@ -60,8 +60,9 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
             pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts).delete()[0]
     else:
         job.return_value = "" if result is None else cap_text(str(result))
-        stamp = _sql_time(now)
-        done, _ = execute_hot(_complete_sql(connection.vendor, _unflushed()), [
+        conn = default_connection()
+        stamp = _sql_time(now, conn)
+        done, _ = execute_hot(_complete_sql(conn.vendor, _unflushed(conn)), [
             Job.STATUS_COMPLETE, stamp, job.return_value, stamp,
             job.pk, Job.STATUS_RUNNING, job.attempts,
         ])
@@ -85,14 +86,15 @@ _STATUS_IS = "(status = %s) IS TRUE"
 _UNFLUSH = " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS fc_unflushed"
 
 
-def _unflushed() -> bool:
+def _unflushed(conn: Any = None) -> bool:
     """Whether the worker's next claim or completion may commit without waiting for its WAL
     flush: on PostgreSQL, in autocommit (a statement that commits nothing but our own
     bookkeeping), unless FUTURE_CELERY_SYNCHRONOUS_COMMIT asks for the wait. PostgreSQL
     flushes such commits within a fraction of a second (wal_writer_delay); a server crash
     before then forgets them, and the job is then recovered as if it had still been queued
     or running at the crash."""
-    return (connection.vendor == "postgresql" and not connection.in_atomic_block
+    conn = conn or default_connection()
+    return (conn.vendor == "postgresql" and not conn.in_atomic_block
             and not conf.get("SYNCHRONOUS_COMMIT"))
 
 
@@ -128,8 +130,8 @@ def expire_overdue(now: dt.datetime | None = None) -> int:
     return Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
 
 
-def _sql_time(value: dt.datetime) -> object:
-    return connection.ops.adapt_datetimefield_value(value)
+def _sql_time(value: dt.datetime, conn: Any = connection) -> object:
+    return conn.ops.adapt_datetimefield_value(value)
 
 
 _ATTNAMES = [f.attname for f in Job._meta.concrete_fields]  # the order of a claimed row
@@ -144,16 +146,17 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     flush (see _unflushed; the statement sets synchronous_commit off for its own transaction,
     so that it can still be prepared). A later commit flushes it too: the job's own, or any
     other on the server."""
-    now = _sql_time(timezone.now())
+    conn = default_connection()
+    now = _sql_time(timezone.now(), conn)
     params = [Job.STATUS_RUNNING, now, now, worker, now, job_id, Job.STATUS_QUEUED, task_id, now]
-    _, row = execute_hot(_claim_sql(connection.vendor, _unflushed()), params, returning=True)
+    _, row = execute_hot(_claim_sql(conn.vendor, _unflushed(conn)), params, returning=True)
     if row is None:
         return None
     values = list(row)
-    for index, converters, col in _converters(connection.vendor):
+    for index, converters, col in _converters(conn.vendor):
         for converter in converters:
-            values[index] = converter(values[index], col, connection)
-    return Job.from_db(connection.alias, _ATTNAMES, values)
+            values[index] = converter(values[index], col, conn)
+    return Job.from_db(conn.alias, _ATTNAMES, values)
 
 
 @functools.cache
