@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import connection, connections, models, router, transaction
 from django.db.models import signals
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from . import callables, conf, dispatch, serialization, timespec
@@ -179,12 +180,20 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
 
 
 def _new_job(**values: Any) -> ScheduledJob:
-    """An unsaved job with ``values`` and every other field at its default, built with the
-    model's positional fast path (a batch of 100,000 jobs makes this count)."""
-    return ScheduledJob(*[
-        values[name] if kind is _GIVEN else value.get_default() if kind is _PER_JOB else value
+    """An unsaved job with ``values`` and every other field at its default (a batch of
+    100,000 jobs makes this count). When nothing listens to the model's pre_init or post_init
+    signals, it is made as Model.__init__ would make it from positional values (each field's
+    attribute set, a fresh ModelState), in a third of the time; otherwise by __init__."""
+    fields = {  # attname: value, in the model's field order
+        name: values[name] if kind is _GIVEN else value.get_default() if kind is _PER_JOB else value
         for name, kind, value in _field_plan(frozenset(values))
-    ])
+    }
+    if signals.pre_init.has_listeners(ScheduledJob) or signals.post_init.has_listeners(ScheduledJob):
+        return ScheduledJob(*fields.values())
+    job = ScheduledJob.__new__(ScheduledJob)
+    job.__dict__.update(fields)
+    job._state = ModelState()
+    return job
 
 
 _GIVEN, _PER_JOB, _FIXED = "given", "per job", "fixed"

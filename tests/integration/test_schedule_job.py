@@ -170,6 +170,28 @@ def test_schedule_jobs_stores_every_field_as_schedule_job_does():
     assert None not in (stored[bulk[0].pk].created, stored[bulk[1].pk].updated)
 
 
+def test_schedule_jobs_makes_model_instances_that_work_and_init_signals_when_listened_to():
+    from django.db.models.signals import post_init
+
+    quick = schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.add", "args": [1, 2]}])[0]
+    quick.cancel()  # made without __init__ (nothing listens): a full instance all the same
+    quick.queue = "changed"
+    quick.save()
+    assert ScheduledJob.objects.get(pk=quick.pk).queue == "changed"
+    assert quick.status == "cancelled" and quick._state.db == "default"
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance.callable_name)
+
+    post_init.connect(listener, sender=ScheduledJob)
+    try:
+        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.say_hello"}])
+    finally:
+        post_init.disconnect(listener, sender=ScheduledJob)
+    assert seen == ["proj.demo.jobs.say_hello"]
+
+
 def test_schedule_jobs_saves_nothing_when_one_is_bad():
     specs = [{"when": "1m", "callable": "proj.demo.jobs.add", "args": [1, 2]},
              {"when": "1m", "callable": "proj.demo.jobs.nope"}]
