@@ -46,8 +46,8 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime) -> None:
     common = {
         "reply_to": app.thread_oid, "create_sent_event": app.conf.task_send_sent_event,
         "origin": anon_nodename(), "ignore_result": run_job.ignore_result,
-        "root_id": parent and (parent.request.root_id or parent.request.id),
-        "parent_id": parent and parent.request.id,
+        "root_id": (parent.request.root_id or parent.request.id) if parent else None,
+        "parent_id": parent.request.id if parent else None,
     }
     routes: dict[tuple, dict] = {}
     for job_id, shadow, start, end, queue, priority, soft, hard, task_id in rows:

@@ -258,9 +258,9 @@ def _current_timezone(batch: dict | None) -> dt.tzinfo | None:
     resolve looks it up when it needs it)."""
     if batch is None:
         return None
-    if "timezone" not in batch:
-        batch["timezone"] = timezone.get_current_timezone()
-    return batch["timezone"]
+    if ("timezone",) not in batch:  # a tuple key, as _setting's: callable names are strings
+        batch["timezone",] = timezone.get_current_timezone()
+    return batch["timezone",]
 
 
 def _queue(queue: str | None, default: str | None) -> str:

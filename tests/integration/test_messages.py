@@ -78,6 +78,27 @@ def test_a_batch_goes_out_as_apply_async_would_send_it(routed, broker):
     assert headers["fc-8-b"]["timelimit"] == [2.0, 1.5] and headers["fc-7-a"]["argsrepr"] == "[7]"
 
 
+def test_from_inside_a_worker_task_the_messages_name_it_as_parent(routed, broker):
+    from celery._state import _task_stack
+
+    now = timezone.now()
+    run_job.push_request(id="fc-parent", root_id="fc-root", called_directly=False)
+    _task_stack.push(run_job)  # as a worker does around a task, e.g. a job scheduling jobs
+    try:
+        with run_job.app.producer_or_acquire() as producer:
+            messages.send(producer, rows(now)[:1], now)
+        ours = sent(broker)
+        broker.delete(*ours)
+        with run_job.app.producer_or_acquire() as producer:
+            run_job.apply_async(producer=producer, **messages._apply_async_options(rows(now)[0], now))
+    finally:
+        _task_stack.pop()
+        run_job.pop_request()
+    (mine,), (celerys,) = ours.values(), sent(broker).values()
+    assert mine[0]["headers"]["parent_id"] == "fc-parent" and mine[0]["headers"]["root_id"] == "fc-root"
+    assert mine[0]["headers"] == celerys[0]["headers"]
+
+
 def test_the_publish_signals_see_every_message(routed, broker):
     seen = []
 
