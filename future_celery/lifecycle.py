@@ -130,7 +130,7 @@ def expire_overdue(now: dt.datetime | None = None) -> int:
     return Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
 
 
-def _sql_time(value: dt.datetime, conn: Any = connection) -> object:
+def _sql_time(value: dt.datetime, conn: Any) -> object:
     return conn.ops.adapt_datetimefield_value(value)
 
 

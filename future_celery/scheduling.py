@@ -242,25 +242,26 @@ def _callable_name(target: str | Callable[..., Any],
     raise TypeError(f"callable must be a dotted path or a function, not {type(target).__name__}")
 
 
-def _setting(name: str, batch: dict | None) -> Any:
-    """conf.get(name), read once per batch when there is one (settings lookups add up over
-    100,000 jobs)."""
+def _once_per_batch(batch: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered in ``batch`` under ``key`` when there is a batch (lookups
+    add up over 100,000 jobs). Keys are tuples: the batch's callable names are strings."""
     if batch is None:
-        return conf.get(name)
-    key = ("setting", name)
+        return compute()
     if key not in batch:
-        batch[key] = conf.get(name)
+        batch[key] = compute()
     return batch[key]
+
+
+def _setting(name: str, batch: dict | None) -> Any:
+    """conf.get(name), read once per batch when there is one."""
+    return _once_per_batch(batch, ("setting", name), lambda: conf.get(name))
 
 
 def _current_timezone(batch: dict | None) -> dt.tzinfo | None:
     """Django's current time zone, looked up once per batch (None without a batch: each
     resolve looks it up when it needs it)."""
-    if batch is None:
-        return None
-    if ("timezone",) not in batch:  # a tuple key, as _setting's: callable names are strings
-        batch["timezone",] = timezone.get_current_timezone()
-    return batch["timezone",]
+    return None if batch is None else _once_per_batch(
+        batch, ("timezone",), timezone.get_current_timezone)
 
 
 def _queue(queue: str | None, default: str | None) -> str:
