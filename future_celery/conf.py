@@ -1,7 +1,11 @@
 """Settings of future_celery, each with its default.
 
-Every setting is read through :func:`get` so that ``override_settings`` in tests and
-changes at run time are seen; no module caches a value.
+Every setting is read through :func:`get`, which remembers each value until Django
+reports a change of that setting (``override_settings``, pytest-django's ``settings``): a
+setting left at its default would otherwise cost a failed attribute lookup on every read,
+and the worker and ``schedule_job`` read several per job. No other module keeps a value.
+(A value assigned to django.conf.settings by hand, without the signal, is not seen once
+the setting has been read: change settings with override_settings, as Django expects.)
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 PREFIX = "FUTURE_CELERY_"
 
@@ -59,8 +64,26 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+_values: dict[str, Any] = {}
+
+
 def get(name: str) -> Any:
     """The value of ``FUTURE_CELERY_<name>``, or its default."""
-    if name not in DEFAULTS:
-        raise KeyError(f"future_celery has no setting {name!r}")
-    return getattr(settings, PREFIX + name, DEFAULTS[name])
+    try:
+        return _values[name]
+    except KeyError:
+        if name not in DEFAULTS:
+            raise KeyError(f"future_celery has no setting {name!r}") from None
+    value = _values[name] = getattr(settings, PREFIX + name, DEFAULTS[name])
+    return value
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    """Drop the remembered value of a setting that has just changed."""
+    if setting.startswith(PREFIX):
+        _values.pop(setting[len(PREFIX):], None)
+
+
+# Connected here, not in apps.ready(): the cache must never outlive a change, whenever the
+# first read happens.
+setting_changed.connect(_forget, dispatch_uid="future_celery.conf")

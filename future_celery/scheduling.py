@@ -1,20 +1,22 @@
-"""Creating jobs: schedule_job() and reschedule. All validation happens here, before
-anything is saved, so bad input raises and leaves no row behind."""
+"""Creating jobs: schedule_job(), schedule_jobs() and reschedule. All validation happens
+here, and bad input raises and leaves no row behind: a single job is validated before its
+INSERT; a batch's jobs are validated as their rows are written, in one transaction that a
+bad one rolls back."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
-import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.db import connection, connections, models, router, transaction
+from django.db import models, router, transaction
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from . import callables, conf, dispatch, serialization, timespec
+from . import callables, conf, dispatch, insertion, serialization, timespec
 from .exceptions import InvalidExpiry
 from .models import ScheduledJob
 from .timespec import When
@@ -49,44 +51,9 @@ def schedule_job(
         content_object=content_object, queue=queue, priority=priority,
         max_attempts=max_attempts, soft_time_limit=soft_time_limit, time_limit=time_limit,
     )
-    _insert(job)
+    insertion.insert(job)
     _dispatch_soon([job])
     return job
-
-
-def _insert(job: ScheduledJob) -> None:
-    """Save a new job as job.save() would (pre_save and post_save, the automatic dates, the
-    database router), in one INSERT of cached SQL: schedule_job runs once per job, and the
-    ORM's compiling of the INSERT cost about as much as the round trip."""
-    using = router.db_for_write(ScheduledJob, instance=job)
-    db = connections[using]
-    if job.pk is not None or not db.features.can_return_columns_from_insert:
-        job.save(using=using)
-        return
-    signals.pre_save.send(sender=ScheduledJob, instance=job, raw=False, using=using,
-                          update_fields=None)
-    fields = _insert_fields()
-    values = [f.get_db_prep_save(f.pre_save(job, True), connection=db) for f in fields]
-    with transaction.mark_for_rollback_on_error(using), db.cursor() as cursor:
-        cursor.execute(_insert_sql(using), values)
-        job.pk = cursor.fetchone()[0]
-    job._state.adding, job._state.db = False, using
-    signals.post_save.send(sender=ScheduledJob, instance=job, created=True, update_fields=None,
-                           raw=False, using=using)
-
-
-@functools.cache
-def _insert_fields() -> tuple[models.Field, ...]:
-    return tuple(f for f in ScheduledJob._meta.concrete_fields if f is not ScheduledJob._meta.pk)
-
-
-@functools.cache
-def _insert_sql(using: str) -> str:
-    quote = connections[using].ops.quote_name
-    columns = ", ".join(quote(f.column) for f in _insert_fields())
-    placeholders = ", ".join(["%s"] * len(_insert_fields()))
-    return (f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
-            f"VALUES ({placeholders}) RETURNING {quote(ScheduledJob._meta.pk.column)}")
 
 
 def _dispatch_soon(jobs: list[ScheduledJob]) -> None:
@@ -94,13 +61,45 @@ def _dispatch_soon(jobs: list[ScheduledJob]) -> None:
         dispatch.dispatch_on_commit(jobs)
 
 
+@dataclasses.dataclass
+class _Context:
+    """What the jobs of one call share: the settings' defaults, the current time zone,
+    whether anything listens to the model's init signals, and each callable already
+    resolved and allowed (a batch of 100,000 jobs would otherwise look each up 100,000 times)."""
+
+    timezone: dt.tzinfo
+    expires: When | None
+    queue: str | None
+    priority: int | None
+    max_attempts: int
+    soft_time_limit: float | None
+    time_limit: float | None
+    init_signals: bool
+    callables: dict[str, tuple[str, str | None]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def current(cls) -> _Context:
+        return cls(
+            timezone=timezone.get_current_timezone(),
+            expires=conf.get("DEFAULT_EXPIRES"),
+            queue=conf.get("DEFAULT_QUEUE"),
+            priority=conf.get("DEFAULT_PRIORITY"),
+            max_attempts=conf.get("MAX_ATTEMPTS"),
+            soft_time_limit=conf.get("SOFT_TIME_LIMIT"),
+            time_limit=conf.get("TIME_LIMIT"),
+            init_signals=(signals.pre_init.has_listeners(ScheduledJob)
+                          or signals.post_init.has_listeners(ScheduledJob)),
+        )
+
+
 def prepare_job(when: When, callable: str | Callable[..., Any], *, args: Any = (),
-                kwargs: dict[str, Any] | None = None, checked: dict | None = None,
+                kwargs: dict[str, Any] | None = None, context: _Context | None = None,
                 **options: Any) -> ScheduledJob:
-    """The validated, unsaved job that schedule_job() would save. ``checked`` lets a batch
-    resolve and allow-list each distinct callable, and read each setting, once."""
+    """The validated, unsaved job that schedule_job() would save. A batch passes one
+    ``context`` for all its jobs (settings, time zone and callables looked up once)."""
     encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
-    return _build(when, callable, encoded_args, encoded_kwargs, checked=checked, **options)
+    return _build(when, callable, encoded_args, encoded_kwargs,
+                  context=context or _Context.current(), **options)
 
 
 def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> ScheduledJob:
@@ -127,51 +126,48 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
         when, options.pop("callable"),
         job.args if args is None else encoded_args,
         job.kwargs if kwargs is None else encoded_kwargs,
-        base=job.time_slot_start, **options,
+        base=job.time_slot_start, context=_Context.current(), **options,
     )
     new.rescheduled_from = job
-    new.save()
+    insertion.insert(new)
     _dispatch_soon([new])
     return new
 
 
 def _build(when: When, target: str | Callable[..., Any], args: list[Any],
-           kwargs: dict[str, Any], *, base: dt.datetime | None = None,
+           kwargs: dict[str, Any], *, context: _Context, base: dt.datetime | None = None,
            expires: When | None = DEFAULT, content_object: models.Model | None = None,
            queue: str | None = None, priority: int | None = None,
            max_attempts: int | None = None, soft_time_limit: float | None = None,
-           time_limit: float | None = None, checked: dict | None = None) -> ScheduledJob:
-    tz = _current_timezone(checked)
-    run_at = timespec.resolve(when, base, tz)
+           time_limit: float | None = None) -> ScheduledJob:
+    run_at = timespec.resolve(when, base, context.timezone)
     if expires is DEFAULT:
-        expires = _setting("DEFAULT_EXPIRES", checked)
-    expires_at = None if expires is None else timespec.resolve(expires, run_at, tz)
+        expires = context.expires
+    expires_at = None if expires is None else timespec.resolve(expires, run_at, context.timezone)
     if expires_at is not None and expires_at <= run_at:
         raise InvalidExpiry(
             f"the job would expire at {expires_at.isoformat()}, at or before its scheduled "
             f"time {run_at.isoformat()}"
         )
-    cacheable = checked is not None and isinstance(target, str) and content_object is None
-    if cacheable and target in checked:
-        callable_name, label = checked[target]
-    else:
-        callable_name, label = _callable_name(target, content_object)
-        callables.check_allowed(callables.allow_name(callable_name, label))
+    cacheable = content_object is None and isinstance(target, str)
+    known = context.callables.get(target) if cacheable else None
+    if known is None:
+        known = _callable_name(target, content_object)
+        callables.check_allowed(callables.allow_name(*known))
         if cacheable:
-            checked[target] = (callable_name, label)
+            context.callables[target] = known
     job = _new_job(
-        callable_name=callable_name,
+        context.init_signals,
+        callable_name=known[0],
         args=args,
         kwargs=kwargs,
         time_slot_start=run_at,
         time_slot_end=expires_at,
-        queue=_queue(queue, _setting("DEFAULT_QUEUE", checked)),
-        priority=_priority(priority, _setting("DEFAULT_PRIORITY", checked)),
-        max_attempts=_positive_int("max_attempts", max_attempts,
-                                   _setting("MAX_ATTEMPTS", checked)),
-        soft_time_limit=_seconds("soft_time_limit", soft_time_limit,
-                                 _setting("SOFT_TIME_LIMIT", checked)),
-        time_limit=_seconds("time_limit", time_limit, _setting("TIME_LIMIT", checked)),
+        queue=_queue(queue, context.queue),
+        priority=_priority(priority, context.priority),
+        max_attempts=_positive_int("max_attempts", max_attempts, context.max_attempts),
+        soft_time_limit=_seconds("soft_time_limit", soft_time_limit, context.soft_time_limit),
+        time_limit=_seconds("time_limit", time_limit, context.time_limit),
     )
     if content_object is not None:
         job.content_object = content_object
@@ -179,16 +175,18 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
     return job
 
 
-def _new_job(**values: Any) -> ScheduledJob:
+def _new_job(init_signals: bool, **values: Any) -> ScheduledJob:
     """An unsaved job with ``values`` and every other field at its default (a batch of
-    100,000 jobs makes this count). When nothing listens to the model's pre_init or post_init
-    signals, it is made as Model.__init__ would make it from positional values (each field's
-    attribute set, a fresh ModelState), in a third of the time; otherwise by __init__."""
-    fields = {  # attname: value, in the model's field order
-        name: values[name] if kind is _GIVEN else value.get_default() if kind is _PER_JOB else value
-        for name, kind, value in _field_plan(frozenset(values))
-    }
-    if signals.pre_init.has_listeners(ScheduledJob) or signals.post_init.has_listeners(ScheduledJob):
+    100,000 jobs makes this count). Unless something listens to the model's pre_init or
+    post_init signals, it is made as Model.__init__ would make it from positional values
+    (each field's attribute set, a fresh ModelState), in a third of the time."""
+    defaults, made_per_job = _field_defaults()
+    fields = defaults.copy()  # attname: value, in the model's field order
+    fields.update(values)
+    for attname, field in made_per_job:
+        if attname not in values:
+            fields[attname] = field.get_default()
+    if init_signals:
         return ScheduledJob(*fields.values())
     job = ScheduledJob.__new__(ScheduledJob)
     job.__dict__.update(fields)
@@ -196,23 +194,14 @@ def _new_job(**values: Any) -> ScheduledJob:
     return job
 
 
-_GIVEN, _PER_JOB, _FIXED = "given", "per job", "fixed"
-
-
 @functools.cache
-def _field_plan(given: frozenset[str]) -> list[tuple[str, str, Any]]:
-    """Per concrete field, in order: its attname, and where its value comes from: the given
-    values; its field's get_default() for each job (a callable default, such as dict); or one
-    default value for every job (what Django's get_default() returns each time anyway)."""
-    plan: list[tuple[str, str, Any]] = []
-    for field in ScheduledJob._meta.concrete_fields:
-        if field.attname in given:
-            plan.append((field.attname, _GIVEN, None))
-        elif field.has_default() and callable(field.default):
-            plan.append((field.attname, _PER_JOB, field))
-        else:
-            plan.append((field.attname, _FIXED, field.get_default()))
-    return plan
+def _field_defaults() -> tuple[dict[str, Any], tuple[tuple[str, models.Field], ...]]:
+    """Every concrete field's default by attname, in the model's field order (what Django's
+    get_default() returns each time); and the fields whose default is a callable (such as
+    dict), which get_default() makes anew for each job."""
+    fields = ScheduledJob._meta.concrete_fields
+    made_per_job = tuple((f.attname, f) for f in fields if f.has_default() and callable(f.default))
+    return {f.attname: f.get_default() for f in fields}, made_per_job
 
 
 def _callable_name(target: str | Callable[..., Any],
@@ -240,28 +229,6 @@ def _callable_name(target: str | Callable[..., Any],
     if callable(target):
         return callables.path_of(target), label
     raise TypeError(f"callable must be a dotted path or a function, not {type(target).__name__}")
-
-
-def _once_per_batch(batch: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
-    """``compute()``, remembered in ``batch`` under ``key`` when there is a batch (lookups
-    add up over 100,000 jobs). Keys are tuples: the batch's callable names are strings."""
-    if batch is None:
-        return compute()
-    if key not in batch:
-        batch[key] = compute()
-    return batch[key]
-
-
-def _setting(name: str, batch: dict | None) -> Any:
-    """conf.get(name), read once per batch when there is one."""
-    return _once_per_batch(batch, ("setting", name), lambda: conf.get(name))
-
-
-def _current_timezone(batch: dict | None) -> dt.tzinfo | None:
-    """Django's current time zone, looked up once per batch (None without a batch: each
-    resolve looks it up when it needs it)."""
-    return None if batch is None else _once_per_batch(
-        batch, ("timezone",), timezone.get_current_timezone)
 
 
 def _queue(queue: str | None, default: str | None) -> str:
@@ -298,57 +265,33 @@ def _seconds(name: str, value: float | None, default: float | None) -> float | N
     return float(value)
 
 
-def schedule_jobs(jobs: Any, batch_size: int = 5000) -> list[ScheduledJob]:
+def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> list[ScheduledJob]:
     """Schedule many jobs at once: each item is a dict of schedule_job()'s arguments
-    (``when`` and ``callable`` required). All are validated first; if one is bad, an error
-    names its index and nothing is saved. Rows are written ``batch_size`` at a time, with
-    one COPY per batch on PostgreSQL (one INSERT elsewhere)."""
-    prepared = []
-    checked: dict = {}
-    for index, spec in enumerate(jobs):
+    (``when`` and ``callable`` required). If one is bad, an error names its index and
+    nothing is saved. Rows are written ``batch_size`` at a time, with one COPY per batch on
+    PostgreSQL (one INSERT elsewhere), in one transaction."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
+    specs = list(jobs)
+    using = router.db_for_write(ScheduledJob)
+    with transaction.atomic(using=using):
+        # Each job is validated as its row is written; a bad one rolls back the rows before it.
+        made = insertion.insert_many(_prepared(specs, _Context.current()), len(specs),
+                                     batch_size, using)
+        _dispatch_soon(made)
+    return made
+
+
+def _prepared(specs: list[Any], context: _Context) -> Iterator[ScheduledJob]:
+    """The unsaved job of each spec, validated; the error of a bad one names its index."""
+    for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
             raise TypeError(f"jobs[{index}] must be a dict of schedule_job() arguments")
-        spec = dict(spec)
+        if "when" not in spec or "callable" not in spec:
+            missing = "when" if "when" not in spec else "callable"
+            raise TypeError(f"jobs[{index}] has no {missing!r}")
         try:
-            when, target = spec.pop("when"), spec.pop("callable")
-        except KeyError as exc:
-            raise TypeError(f"jobs[{index}] has no {exc.args[0]!r}") from None
-        try:
-            prepared.append(prepare_job(when, target, checked=checked, **spec))
+            job = prepare_job(context=context, **spec)
         except Exception as exc:
             raise type(exc)(f"jobs[{index}]: {exc}") from exc
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            _copy_in(prepared, batch_size)
-        else:
-            ScheduledJob.objects.bulk_create(prepared, batch_size=batch_size)
-        _dispatch_soon(prepared)
-    return prepared
-
-
-def _copy_in(jobs: list[ScheduledJob], batch_size: int) -> None:
-    """Insert jobs with PostgreSQL's COPY (ids taken from the table's sequence first)."""
-    fields = ScheduledJob._meta.concrete_fields
-    table = connection.ops.quote_name(ScheduledJob._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    values_of = operator.attrgetter(*[f.attname for f in fields])
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        # Binary COPY, each column sent as the type the table has (JSON by psycopg's dumper).
-        cursor.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
-                       "%s::regclass AND attnum > 0 AND NOT attisdropped",
-                       [ScheduledJob._meta.db_table])
-        column_types = dict(cursor.fetchall())
-        types = [column_types[f.column] for f in fields]
-        for start in range(0, len(jobs), batch_size):
-            batch = jobs[start:start + batch_size]
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [ScheduledJob._meta.db_table, len(batch)])
-            for job, (pk,) in zip(batch, cursor.fetchall(), strict=True):
-                job.pk, job.created, job.updated = pk, now, now
-                job._state.adding, job._state.db = False, connection.alias
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(types)
-                for job in batch:
-                    copy.write_row(values_of(job))
+        yield job

@@ -59,6 +59,9 @@ _TAGGED: list[tuple[str, Callable[[Any], bool], Callable[[Any], Any], Callable[[
     ("model", lambda v: isinstance(v, models.Model), _model_ref, _load_model),
 ]
 _DECODERS = {TAG + name: decode for name, _, _, decode in _TAGGED}
+# Types whose values encode() returns unchanged, so callers skip the call (not float: inf
+# and nan are tagged).
+_PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def encode(value: Any, path: str = "argument") -> Any:
@@ -68,7 +71,8 @@ def encode(value: Any, path: str = "argument") -> Any:
     ):
         return value
     if isinstance(value, (list, tuple)):
-        items = [encode(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        items = [item if type(item) in _PLAIN else encode(item, f"{path}[{i}]")
+                 for i, item in enumerate(value)]
         return {TAG + "tuple": items} if isinstance(value, tuple) else items
     if isinstance(value, dict):
         encoded = {}
@@ -78,7 +82,7 @@ def encode(value: Any, path: str = "argument") -> Any:
                     f"{path} cannot be stored as JSON: key {key!r} is a "
                     f"{type(key).__name__}, only str keys are supported"
                 )
-            encoded[key] = encode(item, f"{path}[{key!r}]")
+            encoded[key] = item if type(item) in _PLAIN else encode(item, f"{path}[{key!r}]")
         if len(encoded) == 1 and next(iter(encoded)).startswith(TAG):
             return {TAG + "dict": encoded}
         return encoded
@@ -124,6 +128,9 @@ def encode_call(args: Any, kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
     for key in kwargs:
         if not isinstance(key, str) or not key.isidentifier():
             raise ArgumentNotSerializable(f"kwargs key {key!r} is not a valid argument name")
-    encoded_args = [encode(arg, f"args[{i}]") for i, arg in enumerate(args)]
-    encoded_kwargs = {key: encode(value, f"kwargs[{key!r}]") for key, value in kwargs.items()}
+    # The path that names a bad argument is only written out for those that need encoding.
+    encoded_args = [arg if type(arg) in _PLAIN else encode(arg, f"args[{i}]")
+                    for i, arg in enumerate(args)]
+    encoded_kwargs = {key: value if type(value) in _PLAIN else encode(value, f"kwargs[{key!r}]")
+                      for key, value in kwargs.items()}
     return encoded_args, encoded_kwargs

@@ -51,6 +51,17 @@ def aware(value: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
     return value
 
 
+# Names of zoneinfo's UTC zone (Django's default TIME_ZONE is "UTC").
+_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal",
+                       "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "Greenwich", "Etc/Greenwich"})
+
+
+def _without_dst(tz: dt.tzinfo) -> bool:
+    """Whether ``tz`` has one fixed offset (UTC, or a datetime.timezone), so that a calendar
+    day in it is always 24 hours."""
+    return isinstance(tz, dt.timezone) or getattr(tz, "key", None) in _UTC_KEYS
+
+
 def resolve(when: When, base: dt.datetime | None = None,
             tz: dt.tzinfo | None = None) -> dt.datetime:
     """The aware datetime that ``when`` names; relative forms count from ``base`` (now).
@@ -67,7 +78,10 @@ def resolve(when: When, base: dt.datetime | None = None,
             days, seconds = _split_offset(when)
             if not days:  # elapsed time only: no time zone involved
                 return base.astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
-            local = base.astimezone(tz or timezone.get_current_timezone())
+            tz = tz or timezone.get_current_timezone()
+            if _without_dst(tz):  # every day is 24 hours long
+                return base.astimezone(dt.UTC) + dt.timedelta(days=days, seconds=seconds)
+            local = base.astimezone(tz)
             return (local + dt.timedelta(days=days)).astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
         if isinstance(when, dt.timedelta):
             return base + when

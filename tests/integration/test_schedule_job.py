@@ -242,6 +242,86 @@ def test_a_failed_insert_inside_a_transaction_marks_it_for_rollback():
 def test_a_callable_default_is_made_anew_for_each_job():
     from future_celery.scheduling import _new_job
 
-    first, second = _new_job(callable_name="a.b"), _new_job(callable_name="a.b")
+    first, second = _new_job(False, callable_name="a.b"), _new_job(False, callable_name="a.b")
     assert first.kwargs == second.kwargs == {} and first.kwargs is not second.kwargs
     assert first.status == "scheduled" and first.attempts == 0
+
+
+def test_schedule_job_stores_every_field_as_the_orm_save_does():
+    from future_celery.scheduling import prepare_job
+
+    note = Note.objects.create(title="n")
+    options = {"args": [1, 2.5, "tab\there\nline \\ é", None, [1, {"a": []}], dt.date(2020, 2, 3)],
+               "kwargs": {"k": {"nested": "ünï"}}, "expires": "2d12h", "queue": "q1",
+               "priority": 9, "max_attempts": 3, "soft_time_limit": 1.5, "time_limit": 2,
+               "content_object": note}
+    when = dt.datetime(2031, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC)
+    ours = schedule_job(when, "proj.demo.jobs.note_title", **options)
+    orm = prepare_job(when, "proj.demo.jobs.note_title", **options)
+    orm.save()
+    fields = [f.attname for f in ScheduledJob._meta.concrete_fields
+              if f.attname not in ("id", "created", "updated")]
+    stored = {job.pk: job for job in ScheduledJob.objects.all()}
+    assert [getattr(stored[ours.pk], f) for f in fields] == [getattr(stored[orm.pk], f) for f in fields]
+    assert stored[ours.pk].content_object == note and stored[ours.pk].created == ours.created
+
+
+def test_schedule_jobs_stores_empty_arguments():
+    job = schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.say_hello"}])[0]
+    stored = ScheduledJob.objects.get(pk=job.pk)
+    assert stored.args == [] and stored.kwargs == {}
+
+
+def test_schedule_job_goes_through_the_connections_execute_wrappers_and_query_log():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as logged, connection.execute_wrapper(wrapper):
+        schedule_job("1h", "proj.demo.jobs.say_hello")
+    assert [sql.split()[:3] for sql in seen] == [["INSERT", "INTO", '"future_celery_scheduledjob"']]
+    assert "INSERT INTO" in logged.captured_queries[-1]["sql"]
+
+
+@pytest.mark.postgresql
+def test_schedule_job_insert_is_prepared_on_the_server_after_the_threshold():
+    from django.db import connection
+
+    for _ in range(8):  # the example project's prepare_threshold is 5
+        schedule_job("1h", "proj.demo.jobs.say_hello")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'INSERT INTO \"future_celery_scheduledjob\"%%'")
+        assert cursor.fetchone()[0] >= 1
+
+
+def test_a_bad_job_in_a_later_batch_rolls_back_the_batches_written_before_it():
+    from django.db import transaction
+
+    specs = [{"when": f"{i}m", "callable": "proj.demo.jobs.add", "args": [i, i]} for i in range(1, 6)]
+    specs.append({"when": "1m", "callable": "proj.demo.jobs.add", "args": [object()]})
+    with transaction.atomic():
+        ScheduledJob.objects.create(callable_name="proj.demo.jobs.add", time_slot_start=timezone.now())
+        with pytest.raises(ArgumentNotSerializable, match=r"jobs\[5\]: args\[0\]"):
+            schedule_jobs(specs, batch_size=2)
+        assert ScheduledJob.objects.count() == 1  # the caller's transaction goes on
+    assert ScheduledJob.objects.count() == 1
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, "10", True])
+def test_schedule_jobs_refuses_a_bad_batch_size(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be a whole number"):
+        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.say_hello"}], batch_size=batch_size)
+    assert not ScheduledJob.objects.exists()
+
+
+def test_schedule_jobs_takes_any_iterable_of_specs():
+    made = schedule_jobs(({"when": "1h", "callable": "proj.demo.jobs.add", "args": [i, 1]}
+                          for i in range(7)), batch_size=3)
+    assert [job.args for job in made] == [[i, 1] for i in range(7)]
+    assert ScheduledJob.objects.count() == 7 and len({job.pk for job in made}) == 7

@@ -92,3 +92,19 @@ def test_days_are_calendar_days_across_a_dst_change_hours_are_elapsed():
 def test_huge_day_offsets_are_refused_when_resolved():
     with pytest.raises(InvalidTimeSpec):
         resolve("999999999d", BASE)
+
+
+@pytest.mark.parametrize("tz", [zoneinfo.ZoneInfo("UTC"), dt.UTC, dt.timezone(dt.timedelta(hours=-5))],
+                         ids=["zoneinfo-UTC", "datetime-UTC", "fixed-offset"])
+def test_in_a_zone_without_dst_days_are_24_hours_and_the_result_is_utc(tz):
+    base = dt.datetime(2026, 3, 28, 23, 30, tzinfo=tz)
+    result = resolve("2d3h", base, tz)
+    assert result == base + dt.timedelta(days=2, hours=3)
+    assert result.tzinfo is dt.UTC
+
+
+def test_the_given_time_zone_decides_what_a_day_is():
+    berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+    base = dt.datetime(2026, 3, 28, 8, 0, tzinfo=dt.UTC)  # the day before the DST change
+    assert resolve("1d", base, berlin) == dt.datetime(2026, 3, 29, 7, 0, tzinfo=dt.UTC)
+    assert resolve("1d", base, zoneinfo.ZoneInfo("UTC")) == base + dt.timedelta(days=1)

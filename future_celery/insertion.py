@@ -1,0 +1,176 @@
+"""Writing new job rows: schedule_job's one INSERT, schedule_jobs' COPY per batch.
+
+On PostgreSQL both send each column's value as the job's attribute holds it, typed by
+psycopg, instead of passing every field through get_db_prep_save and client-side quoting:
+for the table's 26 columns that preparation cost as much as the round trip. The values are
+already the columns' own (scheduling builds them: aware datetimes, strings, numbers, JSON
+data); the JSON columns are the only ones psycopg needs to be told about. Elsewhere the ORM
+writes the rows.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import operator
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connections, models, router, transaction
+from django.db.models import signals
+from django.utils import timezone
+
+from .models import ScheduledJob
+
+
+def insert(job: ScheduledJob) -> None:
+    """Save a new job as job.save() would (pre_save and post_save, the automatic dates, the
+    database router, the transaction marked for rollback on error) with one INSERT."""
+    using = router.db_for_write(ScheduledJob, instance=job)
+    db = connections[using]
+    if job.pk is not None or db.vendor != "postgresql":
+        job.save(using=using)
+        return
+    signals.pre_save.send(sender=ScheduledJob, instance=job, raw=False, using=using,
+                          update_fields=None)
+    _stamp(job, timezone.now())
+    values = list(_values_of()(job))
+    for index in _json_columns():
+        values[index] = _jsonb(values[index])
+    with transaction.mark_for_rollback_on_error(using), _binding_cursor(db) as cursor:
+        cursor.execute(_insert_sql(using), values)
+        job.pk = cursor.fetchone()[0]
+    job._state.adding, job._state.db = False, using
+    signals.post_save.send(sender=ScheduledJob, instance=job, created=True, update_fields=None,
+                           raw=False, using=using)
+
+
+def insert_many(jobs: Iterable[ScheduledJob], count: int, batch_size: int,
+                using: str) -> list[ScheduledJob]:
+    """Insert the ``count`` new jobs that ``jobs`` yields, ``batch_size`` rows at a time, and
+    return them. No model signals, as with bulk_create.
+
+    On PostgreSQL each batch is one COPY (its ids taken from the table's sequence first), and
+    each job is taken from ``jobs`` only when its row is written: when ``jobs`` makes them
+    lazily, the server stores rows while the next ones are made. An exception from ``jobs``
+    stops the COPY and reaches the caller, whose transaction must then roll back. Elsewhere
+    bulk_create writes them."""
+    db = connections[using]
+    if db.vendor != "postgresql":
+        made = list(jobs)
+        ScheduledJob.objects.using(using).bulk_create(made, batch_size=batch_size)
+        return made
+    fields = _fields(with_pk=True)
+    table = db.ops.quote_name(ScheduledJob._meta.db_table)
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    values_of = operator.attrgetter(*[f.attname for f in fields])
+    now = timezone.now()
+    made = []
+    jobs = iter(jobs)
+    with db.cursor() as cursor:
+        raw = cursor.cursor
+        # Binary COPY, each column sent as the type the table has.
+        cursor.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
+                       "%s::regclass AND attnum > 0 AND NOT attisdropped",
+                       [ScheduledJob._meta.db_table])
+        column_types = dict(cursor.fetchall())
+        types = [column_types[f.column] for f in fields]
+        for oid in {column_types[f.column] for f in fields if isinstance(f, models.JSONField)}:
+            raw.adapters.register_dumper(None, _binary_jsonb_dumper(oid))
+        for start in range(0, count, batch_size):
+            size = min(batch_size, count - start)
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [ScheduledJob._meta.db_table, size])
+            ids = cursor.fetchall()
+            with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for (pk,), job in zip(ids, itertools.islice(jobs, size), strict=True):
+                    job.pk = pk
+                    _stamp(job, now)
+                    job._state.adding, job._state.db = False, using
+                    copy.write_row(values_of(job))
+                    made.append(job)
+    return made
+
+
+def _stamp(job: ScheduledJob, now: Any) -> None:
+    """Set the auto_now and auto_now_add dates, as their fields' pre_save does on a create."""
+    for attname in _automatic_dates():
+        setattr(job, attname, now)
+
+
+@functools.cache
+def _automatic_dates() -> tuple[str, ...]:
+    return tuple(f.attname for f in _fields(with_pk=False)
+                 if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+
+
+@functools.cache
+def _fields(with_pk: bool) -> tuple[models.Field, ...]:
+    pk = ScheduledJob._meta.pk
+    return tuple(f for f in ScheduledJob._meta.concrete_fields if with_pk or f is not pk)
+
+
+@functools.cache
+def _json_columns() -> tuple[int, ...]:
+    """Positions of the JSON columns among the INSERT's values."""
+    return tuple(i for i, f in enumerate(_fields(with_pk=False)) if isinstance(f, models.JSONField))
+
+
+@functools.cache
+def _values_of() -> operator.attrgetter:
+    """The INSERT's values of a job, in column order."""
+    return operator.attrgetter(*[f.attname for f in _fields(with_pk=False)])
+
+
+@functools.cache
+def _insert_sql(using: str) -> str:
+    quote = connections[using].ops.quote_name
+    fields = _fields(with_pk=False)
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return (f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
+            f"VALUES ({placeholders}) RETURNING {quote(ScheduledJob._meta.pk.column)}")
+
+
+def _jsonb(value: Any) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(value)
+
+
+def _binding_cursor(db: Any) -> Any:
+    """Django's cursor of ``db`` (execute wrappers, query logging, error wrapping), around a
+    psycopg cursor that binds the parameters on the server: nothing is quoted client-side,
+    and psycopg prepares the statement after the connection's ``prepare_threshold`` runs."""
+    import psycopg
+
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        return db._prepare_cursor(psycopg.Cursor(db.connection))
+
+
+@functools.cache
+def _binary_jsonb_dumper(oid: int) -> type:
+    """A dumper of JSON data for a binary COPY into a jsonb column (what a JSONField is on
+    PostgreSQL): as psycopg's own, with the commonest values, an empty list and an empty
+    dict, written without calling the encoder."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    # jsonb's binary form is a version byte, then the JSON text.
+    empty = {list: b"\x01[]", dict: b"\x01{}"}
+
+    class BinaryJsonbDumper(Dumper):
+        format = Format.BINARY
+
+        def dump(self, obj: Any) -> bytes:
+            if not obj and type(obj) in empty:
+                return empty[type(obj)]
+            return b"\x01" + json.dumps(obj).encode()
+
+    BinaryJsonbDumper.oid = oid
+    return BinaryJsonbDumper
