@@ -20,8 +20,11 @@ PREFIX = "FUTURE_CELERY_"
 DEFAULTS: dict[str, Any] = {
     # Seconds between two ticks of the dispatcher on celery beat.
     "TICK_INTERVAL": 5.0,
-    # Jobs due within this many seconds of now are dispatched with an eta (about two ticks).
-    "LOOKAHEAD": 10.0,
+    # Jobs due within this many seconds of now are dispatched with an eta. Long enough for the
+    # workers to take up a burst of jobs due at one moment before it falls due (a worker
+    # takes up about a thousand messages a second); a worker holds each message it took
+    # until its job starts (about 8 KB each).
+    "LOOKAHEAD": 20.0,
     # Dispatch a job due within the look-ahead right after the commit that scheduled it,
     # instead of waiting for the next tick.
     "DISPATCH_ON_COMMIT": True,
