@@ -60,13 +60,30 @@ def hot_cursor() -> Iterator[Any]:
         with conn.cursor() as cursor:
             yield cursor
         return
+    raw = _server_binding_cursor(conn)
+    conn.validate_no_broken_transaction()
+    with conn.wrap_database_errors, raw as cursor:
+        yield cursor
+
+
+def binding_cursor(conn: Any) -> Any:
+    """Django's cursor of PostgreSQL connection ``conn`` (execute wrappers, query logging,
+    error wrapping), around a psycopg cursor that binds the parameters on the server, as
+    hot_cursor()'s does: nothing is quoted client-side, and psycopg prepares the statement
+    after the connection's ``prepare_threshold`` runs. For statements of user-facing calls,
+    which code watching the connection must see."""
+    return conn._prepare_cursor(_server_binding_cursor(conn))
+
+
+def _server_binding_cursor(conn: Any) -> Any:
+    """A psycopg cursor (server-side binding) of ``conn``, checked and opened as Django
+    opens a connection for any cursor."""
     import psycopg
 
     conn.close_if_health_check_failed()
     conn.ensure_connection()
-    conn.validate_no_broken_transaction()
-    with conn.wrap_database_errors, psycopg.Cursor(conn.connection) as cursor:
-        yield cursor
+    with conn.wrap_database_errors:
+        return psycopg.Cursor(conn.connection)
 
 
 def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tuple[int, Any]:

@@ -21,6 +21,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import signals
 from django.utils import timezone
 
+from .db import binding_cursor
 from .models import ScheduledJob
 
 
@@ -38,7 +39,7 @@ def insert(job: ScheduledJob) -> None:
     values = list(_values_of()(job))
     for index in _json_columns():
         values[index] = _jsonb(values[index])
-    with transaction.mark_for_rollback_on_error(using), _binding_cursor(db) as cursor:
+    with transaction.mark_for_rollback_on_error(using), binding_cursor(db) as cursor:
         cursor.execute(_insert_sql(using), values)
         job.pk = cursor.fetchone()[0]
     job._state.adding, job._state.db = False, using
@@ -139,18 +140,6 @@ def _jsonb(value: Any) -> Any:
     from psycopg.types.json import Jsonb
 
     return Jsonb(value)
-
-
-def _binding_cursor(db: Any) -> Any:
-    """Django's cursor of ``db`` (execute wrappers, query logging, error wrapping), around a
-    psycopg cursor that binds the parameters on the server: nothing is quoted client-side,
-    and psycopg prepares the statement after the connection's ``prepare_threshold`` runs."""
-    import psycopg
-
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    with db.wrap_database_errors:
-        return db._prepare_cursor(psycopg.Cursor(db.connection))
 
 
 @functools.cache
