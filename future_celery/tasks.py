@@ -18,7 +18,9 @@ logger = logging.getLogger(__name__)
 # The message is acknowledged when a pool process takes it (Celery's default early ack), not
 # after the job: the row, not the message, guards the job (see lifecycle.claim_delivered and
 # dispatch.republish_stale), and the worker's main process hands out the next job sooner.
-@shared_task(name="future_celery.run_job", bind=True, acks_late=False, ignore_result=True)
+# (Its worker-side request: see worker_request.)
+@shared_task(name="future_celery.run_job", bind=True, acks_late=False, ignore_result=True,
+             Request="future_celery.worker_request:JobRequest")
 def run_job(self, job_id: int) -> str | None:
     """Claim job ``job_id`` for this message and run it. A duplicate or stale delivery, or a
     message for a cancelled, expired or finished job, does nothing. A failure propagates to
