@@ -2,10 +2,13 @@
 
 import datetime as dt
 import itertools
+import re
 import subprocess
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -62,6 +65,23 @@ def test_a_tick_dispatches_due_jobs_in_batches_and_leaves_future_ones(
     assert ScheduledJob.objects.filter(status="queued").count() == 150
     assert ScheduledJob.objects.get(pk=later.pk).status == "scheduled"
     assert len(set(ScheduledJob.objects.filter(status="queued").values_list("task_id", flat=True))) == 150
+
+
+def test_dispatching_given_ids_names_at_most_a_batch_of_them_per_query(
+        transactional_db, no_on_commit, queue, settings):
+    # Each batch's query names its own slice of the ids: with all of them in every query,
+    # the dispatch after the commit of 20,000 jobs spent seconds building queries.
+    settings.FUTURE_CELERY_DISPATCH_BATCH_SIZE = 40
+    jobs = due_jobs(150)
+    other = due_jobs(1)[0]
+    with CaptureQueriesContext(connection) as captured:
+        assert dispatch.dispatch_due(ids=[job.pk for job in jobs]) == 150 == queue()
+    in_lists = [re.search(r"IN \(([^)]*)\)", query["sql"]).group(1).split(",")
+                for query in captured.captured_queries if "FOR UPDATE" in query["sql"]]
+    assert len(in_lists) == 4 and max(map(len, in_lists)) == 40
+    assert sorted(int(pk) for ids in in_lists for pk in ids) == sorted(job.pk for job in jobs)
+    assert ScheduledJob.objects.filter(status="queued").count() == 150
+    assert ScheduledJob.objects.get(pk=other.pk).status == "scheduled"
 
 
 def test_overdue_jobs_are_expired_by_the_tick_not_dispatched(transactional_db, no_on_commit, queue):
