@@ -41,7 +41,8 @@ def check_lookahead_covers_a_tick(app_configs, **kwargs):
             f"FUTURE_CELERY_LOOKAHEAD ({lookahead:g} s) is shorter than "
             f"FUTURE_CELERY_TICK_INTERVAL ({interval:g} s): a job due between two ticks is "
             f"dispatched only by the next one, up to {interval - lookahead:g} s late.",
-            hint="Keep the look-ahead at a few tick intervals (the defaults: 20 s and 5 s).",
+            hint=(f"Keep the look-ahead at a few tick intervals (the defaults: "
+                  f"{conf.DEFAULTS['LOOKAHEAD']:g} s and {conf.DEFAULTS['TICK_INTERVAL']:g} s)."),
             id="future_celery.W002",
         )]
     return []

@@ -36,7 +36,7 @@ def insert(job: ScheduledJob) -> None:
     signals.pre_save.send(sender=ScheduledJob, instance=job, raw=False, using=using,
                           update_fields=None)
     _stamp(job, timezone.now())
-    values = list(_values_of()(job))
+    values = list(_values_of(with_pk=False)(job))
     for index in _json_columns():
         values[index] = _jsonb(values[index])
     with transaction.mark_for_rollback_on_error(using), binding_cursor(db) as cursor:
@@ -65,7 +65,7 @@ def insert_many(jobs: Iterable[ScheduledJob], count: int, batch_size: int,
     fields = _fields(with_pk=True)
     table = db.ops.quote_name(ScheduledJob._meta.db_table)
     columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
-    values_of = operator.attrgetter(*[f.attname for f in fields])
+    values_of = _values_of(with_pk=True)
     now = timezone.now()
     made = []
     jobs = iter(jobs)
@@ -121,9 +121,9 @@ def _json_columns() -> tuple[int, ...]:
 
 
 @functools.cache
-def _values_of() -> operator.attrgetter:
-    """The INSERT's values of a job, in column order."""
-    return operator.attrgetter(*[f.attname for f in _fields(with_pk=False)])
+def _values_of(with_pk: bool) -> operator.attrgetter:
+    """A job's values in the order of _fields(with_pk): the INSERT's (no id) or a COPY row's."""
+    return operator.attrgetter(*[f.attname for f in _fields(with_pk)])
 
 
 @functools.cache

@@ -20,6 +20,7 @@ def test_a_lookahead_shorter_than_the_tick_interval_is_a_warning(settings):
     settings.FUTURE_CELERY_TICK_INTERVAL, settings.FUTURE_CELERY_LOOKAHEAD = 5, 2
     [message] = [m for m in checks.run_checks() if m.id == "future_celery.W002"]
     assert "up to 3 s late" in message.msg
+    assert "(the defaults: 20 s and 1 s)" in message.hint
 
 
 def test_without_django_celery_beat_a_warning_says_how_jobs_get_dispatched(settings):

@@ -29,8 +29,9 @@ def test_the_entry_is_read_back_while_the_timer_holds_it_and_none_once_it_left_t
     timer.cancel(request._eta_timer_entry)  # as Consumer.on_close does
     timer.clear()  # the entry leaves the queue, as when it fires
     assert request._eta_timer_entry is None
-    request._eta_timer_entry = None
-    assert request._eta_timer_entry is None
+    request._eta_timer_entry = timer.call_at(time.time() + 3600, lambda req: None, (request,))
+    request._eta_timer_entry = None  # cleared while the timer still holds the entry
+    assert request._eta_timer_entry is None and len(timer.queue) == 1
 
 
 def test_a_request_and_its_entry_are_freed_without_the_cycle_collector():
