@@ -5,9 +5,11 @@ bad one rolls back."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -274,12 +276,28 @@ def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> lis
         raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
     specs = list(jobs)
     using = router.db_for_write(ScheduledJob)
-    with transaction.atomic(using=using):
+    with _collector_paused(), transaction.atomic(using=using):
         # Each job is validated as its row is written; a bad one rolls back the rows before it.
         made = insertion.insert_many(_prepared(specs, _Context.current()), len(specs),
                                      batch_size, using)
         _dispatch_soon(made)
     return made
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for a batch (if it was on): each job adds a handful of
+    objects that stay alive, so a batch of 100,000 set off full collections that scanned
+    every object of the process again and again, 15% of the call's time. The jobs hold no
+    cycles; what the rest of the process leaves meanwhile is collected once it is back on."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _prepared(specs: list[Any], context: _Context) -> Iterator[ScheduledJob]:

@@ -17,6 +17,14 @@ _OFFSET = re.compile(r"(?:\d+[wdhms])+")
 _PART = re.compile(r"(\d+)([wdhms])")
 
 
+@functools.lru_cache(maxsize=256)
+def _elapsed(text: str) -> dt.timedelta:
+    """An offset string as elapsed time, days counted as 24 hours (a batch of jobs with the
+    same expiry makes this timedelta once)."""
+    days, seconds = _split_offset(text)
+    return dt.timedelta(days=days, seconds=seconds)
+
+
 def parse_offset(text: str) -> dt.timedelta:
     """'30s', '5m', '2h', '5d', '1w' or a combination such as '1d12h' as a timedelta."""
     days, seconds = _split_offset(text)
@@ -46,7 +54,7 @@ def _split_offset(text: str) -> tuple[int, int]:
 def aware(value: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
     """The datetime made timezone-aware; a naive one is read in the current time zone (or
     ``tz``, when the caller already looked it up)."""
-    if timezone.is_naive(value):
+    if value.utcoffset() is None:  # timezone.is_naive(), without the call
         return timezone.make_aware(value, tz or timezone.get_current_timezone())
     return value
 
@@ -80,7 +88,7 @@ def resolve(when: When, base: dt.datetime | None = None,
                 return base.astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
             tz = tz or timezone.get_current_timezone()
             if _without_dst(tz):  # every day is 24 hours long
-                return base.astimezone(dt.UTC) + dt.timedelta(days=days, seconds=seconds)
+                return base.astimezone(dt.UTC) + _elapsed(when)
             local = base.astimezone(tz)
             return (local + dt.timedelta(days=days)).astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
         if isinstance(when, dt.timedelta):

@@ -325,3 +325,31 @@ def test_schedule_jobs_takes_any_iterable_of_specs():
                           for i in range(7)), batch_size=3)
     assert [job.args for job in made] == [[i, 1] for i in range(7)]
     assert ScheduledJob.objects.count() == 7 and len({job.pk for job in made}) == 7
+
+
+def test_schedule_jobs_stores_lists_of_plain_arguments_exactly():
+    # The COPY writes such lists item by item; each value must come back with its own type.
+    args = ["tab\there\nline \\ \"quoted\" é ✓ \x01\x1f", "", 0, -1, 2**70, True, False, None,
+            "1", "true", "null"]
+    made = schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.echo", "args": args},
+                          {"when": "1h", "callable": "proj.demo.jobs.echo", "args": [1.5, "x"]}])
+    first, second = (ScheduledJob.objects.get(pk=job.pk) for job in made)
+    assert first.args == args and [type(a) for a in first.args] == [type(a) for a in args]
+    assert second.args == [1.5, "x"] and type(second.args[0]) is float
+
+
+def test_schedule_jobs_turns_the_cycle_collector_back_on_after_a_batch_good_or_bad():
+    import gc
+
+    assert gc.isenabled()
+    schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.add", "args": [1, 2]}])
+    assert gc.isenabled()
+    with pytest.raises(CallableNotFound):
+        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.nope"}])
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that turned it off keeps it off
+        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.add", "args": [1, 2]}])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
