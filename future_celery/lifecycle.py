@@ -15,7 +15,7 @@ from django.utils import timezone
 from . import conf
 from .db import default_connection, execute_hot
 from .exceptions import InvalidJobState
-from .models import ScheduledJob
+from .models import ScheduledJob, job_from_fields
 
 Job = ScheduledJob
 
@@ -156,7 +156,7 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     for index, converters, col in _converters(conn.vendor):
         for converter in converters:
             values[index] = converter(values[index], col, conn)
-    return Job.from_db(conn.alias, _ATTNAMES, values)
+    return job_from_fields(dict(zip(_ATTNAMES, values, strict=True)), db=conn.alias)
 
 
 @functools.cache

@@ -15,12 +15,11 @@ from typing import Any
 
 from django.db import models, router, transaction
 from django.db.models import signals
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 from . import callables, conf, dispatch, insertion, serialization, timespec
 from .exceptions import InvalidExpiry
-from .models import ScheduledJob
+from .models import ScheduledJob, job_from_fields
 from .timespec import When
 
 # Marks "not given" where None has a meaning of its own (expires=None: never expires).
@@ -180,20 +179,14 @@ def _build(when: When, target: str | Callable[..., Any], args: list[Any],
 def _new_job(init_signals: bool, **values: Any) -> ScheduledJob:
     """An unsaved job with ``values`` and every other field at its default (a batch of
     100,000 jobs makes this count). Unless something listens to the model's pre_init or
-    post_init signals, it is made as Model.__init__ would make it from positional values
-    (each field's attribute set, a fresh ModelState), in a third of the time."""
+    post_init signals, it is made without Model.__init__ (see job_from_fields)."""
     defaults, made_per_job = _field_defaults()
     fields = defaults.copy()  # attname: value, in the model's field order
     fields.update(values)
     for attname, field in made_per_job:
         if attname not in values:
             fields[attname] = field.get_default()
-    if init_signals:
-        return ScheduledJob(*fields.values())
-    job = ScheduledJob.__new__(ScheduledJob)
-    job.__dict__.update(fields)
-    job._state = ModelState()
-    return job
+    return job_from_fields(fields, init_signals=init_signals)
 
 
 @functools.cache

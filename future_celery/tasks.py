@@ -15,6 +15,10 @@ from .heartbeat import heartbeat
 logger = logging.getLogger(__name__)
 
 
+_claim_delivered = reconnecting(lifecycle.claim_delivered)
+_expire_delivered = reconnecting(lifecycle.expire_delivered)
+
+
 # The message is acknowledged when a pool process takes it (Celery's default early ack), not
 # after the job: the row, not the message, guards the job (see lifecycle.claim_delivered and
 # dispatch.republish_stale), and the worker's main process hands out the next job sooner.
@@ -26,9 +30,9 @@ def run_job(self, job_id: int) -> str | None:
     message for a cancelled, expired or finished job, does nothing. A failure propagates to
     Celery; the task_failure handler writes it to the row."""
     worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
-    job = reconnecting(lifecycle.claim_delivered)(job_id, self.request.id, worker)
+    job = _claim_delivered(job_id, self.request.id, worker)
     if job is None:
-        if reconnecting(lifecycle.expire_delivered)(job_id, self.request.id):
+        if _expire_delivered(job_id, self.request.id):
             logger.info("Job #%s expired before it could start", job_id)
         else:
             logger.info("Job #%s is not waiting for message %s (it started, finished or was "

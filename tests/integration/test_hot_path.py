@@ -132,3 +132,66 @@ def test_errors_of_the_hot_path_are_djangos():
     with pytest.raises(DatabaseError, match="no_such_column"):  # Django's, not the driver's
         execute_hot("SELECT no_such_column FROM future_celery_scheduledjob", [])
     assert execute_hot("SELECT 1", [], returning=True)[1] == (1,)
+
+
+def _prepared_here():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'future_celery_%%'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgresql
+def test_the_direct_path_prepares_once_and_again_after_the_server_forgot():
+    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [2, 3], returning=True)[1] == (5, "100%")
+    count = _prepared_here()
+    assert count >= 1
+    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [4, 5], returning=True)[1] == (9, "100%")
+    assert _prepared_here() == count  # the same statement, not prepared again
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # as a pooler's DISCARD ALL would
+    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [1, 1], returning=True)[1] == (2, "100%")
+
+
+@pytest.mark.postgresql
+def test_the_direct_path_sends_statements_unprepared_without_a_prepare_threshold():
+    connection.ensure_connection()
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        connection.close()
+        connection.ensure_connection()
+        connection.connection.prepare_threshold = None
+        assert execute_hot("SELECT %s::text || 'x'", ["a"], returning=True)[1] == ("ax",)
+        assert _prepared_here() == 0
+    finally:
+        connection.close()  # the next connection takes the settings' threshold again
+    assert threshold is not None
+
+
+@pytest.mark.postgresql
+def test_the_direct_path_reads_rows_as_the_orm_does():
+    job = claimed(queued(args=[1, "ü", {"k": None}]))
+    orm = ScheduledJob.objects.get(pk=job.pk)
+    for field in ScheduledJob._meta.concrete_fields:
+        assert getattr(job, field.attname) == getattr(orm, field.attname), field.attname
+    assert job.args == [1, "ü", {"k": None}] and job.execution_start.utcoffset() is not None
+
+
+@pytest.mark.postgresql
+def test_bad_values_and_a_lost_connection_on_the_direct_path_raise_djangos_errors():
+    from django.db import DataError, OperationalError, connections
+
+    with pytest.raises(DataError, match="NUL"):
+        execute_hot("SELECT %s::text", ["a\x00b"], returning=True)
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    with pytest.raises(OperationalError):  # what reconnecting() retries on
+        execute_hot("SELECT 1", [], returning=True)
+    connection.close()
+    assert execute_hot("SELECT 1", [], returning=True)[1] == (1,)

@@ -16,3 +16,4 @@ def test_a_channel_whose_connection_is_gone_raises_a_recoverable_connection_erro
         channel.connection = dead
         with pytest.raises(transport.connection_errors):
             channel._connparams()
+
