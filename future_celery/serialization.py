@@ -60,13 +60,26 @@ _TAGGED: list[tuple[str, Callable[[Any], bool], Callable[[Any], Any], Callable[[
 ]
 _DECODERS = {TAG + name: decode for name, _, _, decode in _TAGGED}
 # Types whose values encode() returns unchanged, so callers skip the call (not float: inf
-# and nan are tagged).
-_PLAIN = frozenset({str, int, bool, type(None)})
+# and nan are tagged; not str: it is checked for NUL).
+_PLAIN = frozenset({int, bool, type(None)})
+
+_NUL = "\x00"
+
+
+def _no_nul(text: str, path: str, what: str = "") -> str:
+    if _NUL in text:
+        raise ArgumentNotSerializable(
+            f"{path} cannot be stored: {what}{text!r:.80} contains a NUL character (\\x00), "
+            "which PostgreSQL's JSON cannot hold"
+        )
+    return text
 
 
 def encode(value: Any, path: str = "argument") -> Any:
     """``value`` as JSON-native data; ArgumentNotSerializable names what cannot be stored."""
-    if value is None or isinstance(value, (str, bool, int)) or (
+    if isinstance(value, str):
+        return _no_nul(value, path)
+    if value is None or isinstance(value, (bool, int)) or (
         isinstance(value, float) and math.isfinite(value)
     ):
         return value
@@ -82,6 +95,7 @@ def encode(value: Any, path: str = "argument") -> Any:
                     f"{path} cannot be stored as JSON: key {key!r} is a "
                     f"{type(key).__name__}, only str keys are supported"
                 )
+            _no_nul(key, path, "its key ")
             encoded[key] = item if type(item) in _PLAIN else encode(item, f"{path}[{key!r}]")
         if len(encoded) == 1 and next(iter(encoded)).startswith(TAG):
             return {TAG + "dict": encoded}

@@ -353,3 +353,12 @@ def test_schedule_jobs_turns_the_cycle_collector_back_on_after_a_batch_good_or_b
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_nul_character_in_an_argument_is_refused_by_name_on_every_database():
+    with pytest.raises(ArgumentNotSerializable, match=r"args\[1\] cannot be stored: .*NUL"):
+        schedule_job("1h", "proj.demo.jobs.echo", args=["fine", "not\x00fine"])
+    with pytest.raises(ArgumentNotSerializable, match=r"jobs\[1\]: kwargs\['k'\]\['n'\].*NUL"):
+        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.echo"},
+                       {"when": "1h", "callable": "proj.demo.jobs.echo", "kwargs": {"k": {"n": "\x00"}}}])
+    assert not ScheduledJob.objects.exists()

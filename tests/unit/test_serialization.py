@@ -54,6 +54,10 @@ def test_stored_form_is_readable_json():
     (5, None, "args must be a list or tuple"),
     ([], ["x"], "kwargs must be a dict"),
     ([], {"not valid": 1}, "kwargs key 'not valid'"),
+    (["a\x00b"], None, "args[0] cannot be stored: 'a\\x00b' contains a NUL character"),
+    ([1, ["ok", {"k": "x\x00"}]], None, "args[1][1]['k'] cannot be stored: 'x\\x00' contains a NUL"),
+    ([{"k\x00": 1}], None, "args[0] cannot be stored: its key 'k\\x00' contains a NUL"),
+    ([], {"k": "\x00"}, "kwargs['k'] cannot be stored: '\\x00' contains a NUL"),
 ])
 def test_unsupported_arguments_raise_type_error_naming_them(args, kwargs, message):
     with pytest.raises(TypeError) as info:
