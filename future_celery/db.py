@@ -80,10 +80,15 @@ def _server_binding_cursor(conn: Any) -> Any:
     opens a connection for any cursor."""
     import psycopg
 
-    conn.close_if_health_check_failed()
-    conn.ensure_connection()
+    _open(conn)
     with conn.wrap_database_errors:
         return psycopg.Cursor(conn.connection)
+
+
+def _open(conn: Any) -> None:
+    """Check and open ``conn`` as Django does before any cursor."""
+    conn.close_if_health_check_failed()
+    conn.ensure_connection()
 
 
 def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tuple[int, Any]:
@@ -95,9 +100,7 @@ def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tup
     a transaction it goes through a hot_cursor(), which lets psycopg open the transaction."""
     conn = default_connection()
     if conn.vendor == "postgresql":
-        conn.close_if_health_check_failed()
-        conn.ensure_connection()
-        conn.validate_no_broken_transaction()
+        _open(conn)
         raw = conn.connection
         if raw.autocommit and raw.pgconn.transaction_status == _IDLE:
             with conn.wrap_database_errors:
@@ -107,7 +110,9 @@ def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tup
         return cursor.rowcount, cursor.fetchone() if returning else None
 
 
-_IDLE = 0  # libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE)
+# libpq's codes, as psycopg.pq names them (TransactionStatus.IDLE, ExecStatus.COMMAND_OK,
+# ConnStatus.OK), without importing psycopg where SQLite alone is used.
+_IDLE, _COMMAND_OK, _CONNECTION_OK = 0, 1, 0
 
 
 def _statements(conn: Any) -> _Statements:
@@ -173,7 +178,7 @@ class _Statements:
         if name is None:
             name = f"future_celery_{len(self.names)}".encode()
             result = self.pgconn.prepare(name, _numbered(sql).encode(self.encoding))
-            if result.status != 1:  # COMMAND_OK
+            if result.status != _COMMAND_OK:
                 raise self._error(result)
             self.names[sql] = name
         return name
@@ -183,7 +188,7 @@ class _Statements:
         connection is gone (as psycopg raises, so that Django and reconnecting() see it)."""
         import psycopg
 
-        if self.pgconn.status != 0:  # not CONNECTION_OK: the server or the network is gone
+        if self.pgconn.status != _CONNECTION_OK:  # the server or the network is gone
             return psycopg.OperationalError(self.pgconn.error_message.decode(
                 self.encoding, "replace").strip() or "the connection is broken")
         return psycopg.errors.error_from_result(result, encoding=self.encoding)

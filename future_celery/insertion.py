@@ -66,7 +66,6 @@ def insert_many(jobs: Iterable[ScheduledJob], count: int, batch_size: int,
     table = db.ops.quote_name(ScheduledJob._meta.db_table)
     columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
     values_of = _values_of(with_pk=True)
-    pk_attname = ScheduledJob._meta.pk.attname
     now = timezone.now()
     made = []
     jobs = iter(jobs)
@@ -92,7 +91,7 @@ def insert_many(jobs: Iterable[ScheduledJob], count: int, batch_size: int,
             with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(types)
                 for (pk,), job in zip(ids, itertools.islice(jobs, size), strict=True):
-                    setattr(job, pk_attname, pk)
+                    job.pk = pk
                     _stamp(job, now)
                     job._state.adding, job._state.db = False, using
                     copy.write_row(values_of(job))

@@ -27,9 +27,8 @@ def _elapsed(text: str) -> dt.timedelta:
 
 def parse_offset(text: str) -> dt.timedelta:
     """'30s', '5m', '2h', '5d', '1w' or a combination such as '1d12h' as a timedelta."""
-    days, seconds = _split_offset(text)
     try:
-        return dt.timedelta(days=days, seconds=seconds)
+        return _elapsed(text)
     except OverflowError:
         raise InvalidTimeSpec(f"invalid time offset {text!r}: too large") from None
 

@@ -90,10 +90,14 @@ def test_claims_past_the_prepare_threshold_and_after_a_reconnect():
     assert claimed(jobs[7], "t-7").worker == "w:1"
 
 
-def synchronous_commit():
+def _scalar(sql):
     with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
+        cursor.execute(sql)
         return cursor.fetchone()[0]
+
+
+def synchronous_commit():
+    return _scalar("SHOW synchronous_commit")
 
 
 @pytest.mark.postgresql
@@ -135,9 +139,7 @@ def test_errors_of_the_hot_path_are_djangos():
 
 
 def _prepared_here():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'future_celery_%%'")
-        return cursor.fetchone()[0]
+    return _scalar("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'future_celery_%%'")
 
 
 @pytest.mark.postgresql
@@ -154,18 +156,15 @@ def test_the_direct_path_prepares_once_and_again_after_the_server_forgot():
 
 @pytest.mark.postgresql
 def test_the_direct_path_sends_statements_unprepared_without_a_prepare_threshold():
+    connection.close()  # a new connection, with no statement of ours on it yet
     connection.ensure_connection()
-    raw = connection.connection
-    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    assert connection.connection.prepare_threshold is not None  # the settings prepare
+    connection.connection.prepare_threshold = None
     try:
-        connection.close()
-        connection.ensure_connection()
-        connection.connection.prepare_threshold = None
         assert execute_hot("SELECT %s::text || 'x'", ["a"], returning=True)[1] == ("ax",)
         assert _prepared_here() == 0
     finally:
         connection.close()  # the next connection takes the settings' threshold again
-    assert threshold is not None
 
 
 @pytest.mark.postgresql
