@@ -173,3 +173,8 @@ def _publish(batch: list[tuple], now: dt.datetime) -> int:
             updated=timezone.now())
         return 0
     return len(batch)
+
+
+def forget_broker() -> None:
+    """Forget what this process knows of the broker (its connections for dispatch after
+    commit, a recent failure): for a process whose broker settings changed."""
