@@ -118,16 +118,23 @@ def fail(job: Job, error: str) -> bool:
         job.status, job.time_slot_start = Job.STATUS_SCHEDULED, retry_at
     else:
         job.status = Job.STATUS_FAILED
+    # The task id and dispatch facts stay: they name this attempt's message in Flower and
+    # the worker log (a retry's dispatch records its own).
     return bool(Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
         status=job.status, time_slot_start=job.time_slot_start, error=job.error,
-        execution_end=now, heartbeat=None, task_id="", queued_at=None, dispatches=0, updated=now,
+        execution_end=now, heartbeat=None, updated=now,
     ))
 
 
-def expire_overdue(now: dt.datetime | None = None) -> int:
-    """Mark scheduled jobs whose expiry has passed as expired; the number marked."""
+def expire_overdue(now: dt.datetime | None = None, queued_too: bool = False) -> int:
+    """Mark scheduled jobs whose expiry has passed as expired (with ``queued_too``, queued
+    ones too: the in-process runner, which would otherwise run them); the number marked."""
     now = now or timezone.now()
-    return Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
+    expired = Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
+    if queued_too:
+        expired += Job.objects.filter(status=Job.STATUS_QUEUED, time_slot_end__lte=now).update(
+            status=Job.STATUS_EXPIRED, updated=now)
+    return expired
 
 
 def _sql_time(value: dt.datetime, conn: Any) -> object:

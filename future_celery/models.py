@@ -25,6 +25,12 @@ class ScheduledJobQuerySet(models.QuerySet):
         """Scheduled jobs whose time has come, oldest first (one range scan of the due index)."""
         return self.scheduled().filter(time_slot_start__lte=now).order_by("time_slot_start", "id")
 
+    def queued_due(self, now: dt.datetime) -> ScheduledJobQuerySet:
+        """Jobs handed to Celery whose time has come and that no worker has started, oldest
+        first (queued jobs are the few in flight: their partial index holds only them)."""
+        return self.filter(status=ScheduledJob.STATUS_QUEUED, time_slot_start__lte=now).order_by(
+            "time_slot_start", "id")
+
     def overdue(self, now: dt.datetime) -> ScheduledJobQuerySet:
         """Scheduled jobs whose expiry has passed before they ran. An expiry is always after
         the scheduled time, so these are among the due ones: the due index finds them."""

@@ -53,21 +53,75 @@ def test_overdue_jobs_are_marked_expired_and_not_run():
 
 def test_a_failing_job_rolls_back_its_writes_and_keeps_the_traceback():
     job = schedule_job(past(), "proj.demo.jobs.record", args=["oops"], kwargs={"fail": True})
-    report = run_jobs()
+    report = run_jobs(ignore_errors=True)
     job.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_FAILED
     assert "Traceback" in job.error and "record('oops') was asked to fail" in job.error
     assert not Execution.objects.exists()  # the job's own write was rolled back
-    assert report.failed == [job.pk] and isinstance(report.error, RuntimeError)
+    assert report.failed == [job.pk] and report.completed == []
+
+
+def test_without_ignore_errors_the_jobs_own_exception_is_raised_once_its_row_says_failed():
+    job = schedule_job(past(), "proj.demo.jobs.boom", args=["fail"])
+    with pytest.raises(ValueError) as info:
+        run_jobs()
+    assert type(info.value) is ValueError and str(info.value) == "fail"  # the job's own
+    assert f"job #{job.pk} (proj.demo.jobs.boom)" in "".join(info.value.__notes__)
+    job.refresh_from_db()
+    assert job.status == ScheduledJob.STATUS_FAILED and "ValueError: fail" in job.error
 
 
 def test_without_ignore_errors_the_first_failure_stops_the_run():
     first = schedule_job(past(20), "proj.demo.jobs.boom")
     second = schedule_job(past(10), "proj.demo.jobs.record", args=["after"])
-    run_jobs()
+    with pytest.raises(ValueError, match="boom"):
+        run_jobs()
     first.refresh_from_db(), second.refresh_from_db()
     assert first.status == ScheduledJob.STATUS_FAILED
     assert second.status == ScheduledJob.STATUS_SCHEDULED
+
+
+def test_a_run_without_failures_returns_its_report():
+    job = schedule_job(past(), "proj.demo.jobs.say_hello")
+    report = run_jobs()
+    assert report.completed == [job.pk] and report.failed == [] and report.error is None
+
+
+def test_queued_jobs_no_worker_started_run_too_and_keep_their_message_link():
+    job = schedule_job(past(), "proj.demo.jobs.record", args=["queued"])
+    ScheduledJob.objects.filter(pk=job.pk).update(status="queued", task_id="fc-x", dispatches=1,
+                                                   queued_at=timezone.now())
+    report = run_jobs()
+    job.refresh_from_db()
+    assert report.completed == [job.pk] and job.status == ScheduledJob.STATUS_COMPLETE
+    assert job.worker == "runscheduledjobs" and job.task_id == "fc-x"
+    assert Execution.objects.filter(label="queued").count() == 1
+
+
+def test_scheduled_and_queued_jobs_run_in_one_time_order():
+    for label, ago, status in [("c", 10, "queued"), ("a", 30, "scheduled"), ("b", 20, "queued")]:
+        job = schedule_job(past(ago), "proj.demo.jobs.record", args=[label])
+        ScheduledJob.objects.filter(pk=job.pk).update(status=status)
+    run_jobs()
+    assert [e.label for e in Execution.objects.order_by("id")] == ["a", "b", "c"]
+
+
+def test_queued_jobs_that_are_running_or_not_due_are_left_alone():
+    running = schedule_job(past(), "proj.demo.jobs.record", args=["running"])
+    later = schedule_job("1h", "proj.demo.jobs.record", args=["later"])
+    ScheduledJob.objects.filter(pk=running.pk).update(status="running")
+    ScheduledJob.objects.filter(pk=later.pk).update(status="queued")
+    assert run_jobs().completed == []
+    assert not Execution.objects.exists()
+
+
+def test_a_queued_job_past_its_expiry_is_expired_not_run():
+    job = schedule_job(past(3600), "proj.demo.jobs.record", args=["old"], expires="30m")
+    ScheduledJob.objects.filter(pk=job.pk).update(status="queued")
+    report = run_jobs()
+    job.refresh_from_db()
+    assert job.status == ScheduledJob.STATUS_EXPIRED and report.expired == 1
+    assert not Execution.objects.exists()
 
 
 def test_with_ignore_errors_the_run_goes_on():
@@ -145,7 +199,7 @@ def test_a_deleted_content_object_fails_the_job_with_a_clear_error():
     note = Note.objects.create(title="gone")
     job = schedule_job(past(), "remind", content_object=note)
     note.delete()
-    run_jobs()
+    run_jobs(ignore_errors=True)
     job.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_FAILED
     assert f"content object of this job (demo.note with primary key '{job.object_id}') was deleted" in job.error
@@ -155,7 +209,7 @@ def test_a_deleted_model_argument_fails_the_job_with_a_clear_error():
     note = Note.objects.create(title="gone")
     job = schedule_job(past(), "proj.demo.jobs.note_title", args=[note])
     note.delete()
-    run_jobs()
+    run_jobs(ignore_errors=True)
     job.refresh_from_db()
     assert "the demo.note with primary key" in job.error and "no longer exists" in job.error
 
@@ -171,7 +225,7 @@ def test_a_row_edited_to_an_unknown_callable_fails_clearly():
 def test_the_allow_list_is_checked_again_before_running():
     job = schedule_job(past(), "proj.demo.jobs.record", args=["x"])
     with override_settings(FUTURE_CELERY_ALLOWED_CALLABLES=["proj.demo.jobs.say_*"]):
-        run_jobs()
+        run_jobs(ignore_errors=True)
     job.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_FAILED and "not allowed" in job.error
     assert not Execution.objects.exists()
@@ -186,11 +240,12 @@ def test_job_as_parameter_passes_the_running_job_first():
 
 def test_a_failed_job_with_attempts_left_is_scheduled_again_with_backoff():
     job = schedule_job(past(), "proj.demo.jobs.boom", max_attempts=2)
-    run_jobs()
+    with pytest.raises(ValueError):
+        run_jobs()
     job.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_SCHEDULED and job.attempts == 1
     assert job.time_slot_start > timezone.now() and "ValueError: boom" in job.error
-    run_jobs(now=job.time_slot_start)
+    run_jobs(now=job.time_slot_start, ignore_errors=True)
     job.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_FAILED and job.attempts == 2
 
@@ -229,7 +284,7 @@ def test_a_job_reschedules_itself_while_running():
 
 def test_a_reschedule_inside_a_failing_job_is_rolled_back():
     schedule_job(past(), "proj.demo.jobs.countdown", kwargs={"n": "not a number"})
-    run_jobs()
+    run_jobs(ignore_errors=True)
     assert ScheduledJob.objects.count() == 1
 
 

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from future_celery.dispatch import tick
 from future_celery.exceptions import RunnerAlreadyActive
-from future_celery.runner import run_jobs
+from future_celery.runner import run_due
 
 
 class Command(BaseCommand):
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             )
             return
         try:
-            report = run_jobs(delete_completed=delete_completed, ignore_errors=ignore_errors)
+            report = run_due(delete_completed=delete_completed, stop_on_error=not ignore_errors)
         except RunnerAlreadyActive as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
