@@ -30,6 +30,12 @@ DEFAULTS: dict[str, Any] = {
     # Dispatch a job due within the look-ahead right after the commit that scheduled it,
     # instead of waiting for the next tick.
     "DISPATCH_ON_COMMIT": True,
+    # Longest wait, in seconds, of a call that schedules a job due within the look-ahead on
+    # the broker when it hands the job over after the commit (connecting, each send and
+    # receive), without Celery's publish retries. If the broker fails, the job stays
+    # scheduled and the tick dispatches it; for a few seconds after, such calls leave their
+    # jobs to the tick without trying the broker.
+    "BROKER_TIMEOUT": 0.5,
     # How many due rows one tick claims per batch.
     "DISPATCH_BATCH_SIZE": 500,
     # Expiry of a job when schedule_job is given none; counted from the scheduled time.

@@ -15,7 +15,7 @@ from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from . import conf, lifecycle, messages
+from . import broker, conf, lifecycle, messages
 from .models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,11 @@ def tick(now: dt.datetime | None = None) -> TickReport:
     return report
 
 
-def dispatch_due(now: dt.datetime | None = None, ids: Iterable[int] | None = None) -> int:
+def dispatch_due(now: dt.datetime | None = None, ids: Iterable[int] | None = None,
+                 bounded: bool = False) -> int:
     """Claim and publish, batch by batch, the scheduled jobs due within the look-ahead
-    (only those in ``ids`` when given). Returns how many were published."""
+    (only those in ``ids`` when given). Returns how many were published. ``bounded``: over
+    the connections of future_celery.broker, which give up after BROKER_TIMEOUT."""
     now = now or timezone.now()
     horizon = now + dt.timedelta(seconds=conf.get("LOOKAHEAD"))
     size = conf.get("DISPATCH_BATCH_SIZE")
@@ -58,19 +60,26 @@ def dispatch_due(now: dt.datetime | None = None, ids: Iterable[int] | None = Non
         # A batch per slice of the ids, so that no query names more than a batch of them
         # (with all of them in each, a call with 20,000 ids spent 10-25 s building queries).
         ids = list(ids)
-        return sum(_publish(_claim(now, horizon, ids[start:start + size]), now)
-                   for start in range(0, len(ids), size))
+        total = 0
+        for start in range(0, len(ids), size):
+            sent = _publish(_claim(now, horizon, ids[start:start + size]), now, bounded)
+            if bounded and not broker.available():
+                break  # the broker failed: the rest stays scheduled for the tick
+            total += sent
+        return total
     total = 0
     while True:
         batch = _claim(now, horizon, None)
-        total += _publish(batch, now)
+        total += _publish(batch, now, bounded)
         if len(batch) < size:
             return total
 
 
 def dispatch_on_commit(jobs: Iterable[Job]) -> None:
     """Dispatch the given new jobs that fall due within the look-ahead right after the
-    current transaction commits (never before; not at all if it rolls back)."""
+    current transaction commits (never before; not at all if it rolls back). The caller
+    waits on the broker at most about BROKER_TIMEOUT; if the broker fails, or failed a
+    moment ago, the jobs stay scheduled and the tick dispatches them."""
     horizon = timezone.now() + dt.timedelta(seconds=conf.get("LOOKAHEAD"))
     ids = [job.pk for job in jobs if job.time_slot_start <= horizon]
     if ids:
@@ -78,8 +87,10 @@ def dispatch_on_commit(jobs: Iterable[Job]) -> None:
 
 
 def _dispatch_quietly(ids: list[int]) -> None:
+    if not broker.available():
+        return  # it failed a moment ago: the tick dispatches these
     try:
-        dispatch_due(ids=ids)
+        dispatch_due(ids=ids, bounded=True)
     except Exception:  # the tick dispatches them instead
         logger.exception("Dispatch of jobs %s after commit failed; the tick will retry", ids)
 
@@ -154,20 +165,34 @@ def _stale(now: dt.datetime, first_wait_only: bool = False):
     return candidates.filter(waited).order_by("queued_at")
 
 
-def _publish(batch: list[tuple], now: dt.datetime) -> int:
+def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int:
     """Send one run_job message per claimed job over one broker connection, buffered into
     pipelined writes where the transport can (kombu's Producer.batch: Redis). If sending
     fails, the whole batch goes back to scheduled: a message that did get out carries a task
-    id that is no longer the job's, so the worker ignores it."""
+    id that is no longer the job's, so the worker ignores it. ``bounded``: over the
+    connections of future_celery.broker, without Celery's publish retries."""
     from .tasks import run_job
 
     if not batch:
         return 0
+    app = run_job.app
     try:
-        with run_job.app.producer_or_acquire() as producer, producer.batch(max_size=1000):
-            messages.send(producer, batch, now)
-    except Exception:
-        logger.exception("Publishing %s jobs failed; they go back to scheduled", len(batch))
+        if bounded:
+            pool = broker.producers(app)
+            with pool.acquire(block=True, timeout=conf.get("BROKER_TIMEOUT")) as producer, \
+                    producer.batch(max_size=1000):
+                messages.send(producer, batch, now, retry=False)
+        else:
+            with app.producer_or_acquire() as producer, producer.batch(max_size=1000):
+                messages.send(producer, batch, now)
+    except Exception as exc:
+        if bounded:
+            broker.failed(app, len(batch), exc)
+        else:
+            logger.warning("Could not hand %s due jobs to the broker %s (%s: %s); they go back "
+                           "to scheduled and the next tick tries again", len(batch),
+                           app.connection_for_write().as_uri(), type(exc).__name__, exc)
+            logger.debug("The broker's error", exc_info=exc)
         Job.objects.filter(status=Job.STATUS_QUEUED, task_id__in=[row[-1] for row in batch]).update(
             status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, dispatches=0,
             updated=timezone.now())
@@ -178,3 +203,4 @@ def _publish(batch: list[tuple], now: dt.datetime) -> int:
 def forget_broker() -> None:
     """Forget what this process knows of the broker (its connections for dispatch after
     commit, a recent failure): for a process whose broker settings changed."""
+    broker.forget()

@@ -30,16 +30,17 @@ Row = tuple[int, str, dt.datetime, dt.datetime | None, str, int | None, float | 
             float | None, str]
 
 
-def send(producer: Any, rows: Sequence[Row], now: dt.datetime) -> None:
+def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | None = None) -> None:
     """Publish one run_job message per row over ``producer``. A job due after ``now`` gets
-    its scheduled time as eta. Raises what publishing raises."""
+    its scheduled time as eta. ``retry``: Celery's publish retries (None: the app's
+    task_publish_retry). Raises what publishing raises."""
     from .tasks import run_job
 
     app = run_job.app
     if app.conf.task_always_eager or detect_quorum_queues(
             app, producer.connection.transport.driver_type)[0]:
         for row in rows:
-            run_job.apply_async(producer=producer, **_apply_async_options(row, now))
+            run_job.apply_async(producer=producer, retry=retry, **_apply_async_options(row, now))
         return
     amqp, name = app.amqp, run_job.name
     parent = app.current_worker_task  # set when a job schedules jobs due at once
@@ -62,7 +63,7 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime) -> None:
         )
         if end is not None:  # the message's time to live, in seconds, as apply_async sets it
             route = dict(route, expiration=max(0.0, (end - now).total_seconds()))
-        amqp.send_task_message(producer, name, message, **route)
+        amqp.send_task_message(producer, name, message, retry=retry, **route)
 
 
 def _route(task: Any, queue: str, priority: int | None, job_id: int) -> dict:
