@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from django.conf import settings
-from kombu import Connection
+from kombu import Connection, pools
 from kombu.exceptions import OperationalError
 
 from proj.celery import app
@@ -37,10 +37,10 @@ def point_app_at(url: str) -> None:
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
+    # kombu keeps producer pools in a registry of its own, by broker URL: closed but kept, the
+    # old URL's pool would be found again (and fail, "Acquire on closed pool") on the way back.
+    pools.reset()
     with contextlib.suppress(AttributeError, KeyError):
-        producers = app.__dict__["amqp"]._producer_pool
-        if producers is not None:
-            producers.force_close_all()
         app.__dict__["amqp"]._producer_pool = None
     from future_celery import dispatch
 
