@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from django.conf import settings
-from kombu import Connection, pools
+from kombu import Connection, Queue, pools
 from kombu.exceptions import OperationalError
 
 from proj.celery import app
@@ -77,6 +77,17 @@ class Broker:
             self.client.flushdb()
         else:
             purge_rabbitmq(self.url)
+
+
+    def message_count(self, queue: str) -> int:
+        """How many messages wait in ``queue`` (0 if it does not exist): ready ones, not those
+        a consumer holds."""
+        with Connection(self.url, transport=transport_for(self.url)) as conn:
+            try:
+                return Queue(queue, no_declare=True)(conn.default_channel).queue_declare(
+                    passive=True).message_count
+            except conn.channel_errors:
+                return 0
 
 
 def connect(kind: str, redis_url: str) -> Broker:
