@@ -158,11 +158,14 @@ def test_the_machines_rabbitmq_stopped_and_started_again_loses_no_job(procs, bro
     assert wait_until(lambda: outcome("rabbitmq-restart")["executions"] >= 20, 30, interval=0.2)
     try:
         brokers.stop_rabbitmq()
+        with pytest.raises(ConnectionRefusedError):  # down indeed
+            socket.create_connection(("127.0.0.1", 5672), timeout=5).close()
         time.sleep(2)  # the outage: beat's ticks fail to publish meanwhile
     finally:
         brokers.start_rabbitmq()
     assert all_final("rabbitmq-restart", 90)
     assert_clean("rabbitmq-restart", complete=200)
+    assert "Connection to broker lost" in procs[0].output  # the worker reconnected
 
 
 def test_three_beats_at_once_dispatch_each_job_once(procs, broker, settings):
