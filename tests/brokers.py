@@ -13,7 +13,6 @@ from urllib.parse import unquote, urlsplit
 import redis
 from django.conf import settings
 from kombu import Connection, Queue, pools
-from kombu.exceptions import OperationalError
 
 from proj.celery import app
 
@@ -102,11 +101,11 @@ def connect(kind: str, redis_url: str) -> Broker:
         return Broker("redis", redis_url, client)
     try:
         _check_rabbitmq(RABBITMQ_URL)
-    except OperationalError:  # the vhost may be missing: create it, then try once more
+    except Exception:  # NOT_ALLOWED when the vhost is missing: create it, try once more
         _add_vhost(RABBITMQ_URL)
         try:
             _check_rabbitmq(RABBITMQ_URL)
-        except OperationalError as exc:
+        except Exception as exc:
             raise ConnectionError(f"RabbitMQ at {RABBITMQ_URL} is not reachable: {exc}. Start "
                                   "it (make test starts it when installed).") from exc
     return Broker("rabbitmq", RABBITMQ_URL)
