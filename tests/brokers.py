@@ -126,6 +126,9 @@ def rabbitmqctl(*args: str, timeout: float = 60) -> str:
 
 
 def _add_vhost(url: str) -> None:
+    """Create the URL's vhost with rabbitmqctl, which manages the local node only."""
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        return
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         rabbitmqctl("add_vhost", vhost(url))
         rabbitmqctl("set_permissions", "-p", vhost(url), urlsplit(url).username or "guest",
