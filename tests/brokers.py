@@ -77,7 +77,6 @@ class Broker:
         else:
             purge_rabbitmq(self.url)
 
-
     def message_count(self, queue: str) -> int:
         """How many messages wait in ``queue`` (0 if it does not exist): ready ones, not those
         a consumer holds."""
