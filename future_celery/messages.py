@@ -10,6 +10,13 @@ from Django's settings costs tens of microseconds, and apply_async reads seven).
 goes out about three times as fast, so the tick hands a burst of due jobs to the workers
 before they fall due.
 
+One difference from apply_async: no message gets a time to live (AMQP's ``expiration``
+property, which apply_async derives from ``expires``). On RabbitMQ a message past its time to
+live is dropped by the broker unseen, so no worker would mark its job expired: the row stayed
+queued, and each resend of its message (with a time to live of 0) was dropped too unless a
+worker could take it at once. Without it, the worker that gets the message finds it expired
+(the ``expires`` header) and marks the row, as on Redis, which has no time to live at all.
+
 Where Celery would do more for a message than that (eager mode; RabbitMQ quorum queues, whose
 eta messages go through a delayed exchange), every message goes through apply_async."""
 
@@ -61,8 +68,6 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | Non
             shadow=shadow, time_limit=hard, soft_time_limit=soft,
             argsrepr=f"[{job_id}]", kwargsrepr="{}", **common,
         )
-        if end is not None:  # the message's time to live, in seconds, as apply_async sets it
-            route = dict(route, expiration=max(0.0, (end - now).total_seconds()))
         amqp.send_task_message(producer, name, message, retry=retry, **route)
 
 

@@ -4,11 +4,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
 from django.conf import settings
 from django.db import connection
 
-from tests import processes
+from tests import brokers, processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,24 +53,46 @@ def no_stray_processes():
     processes.stop_all()
 
 
-@pytest.fixture(scope="session")
-def broker():
-    """The tests' Redis database, emptied. Fails (never skips) when Redis is not there."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+BROKER_KINDS = ("redis", "rabbitmq")
+# The tests' Redis database: the one the test settings name (TEST_CELERY_BROKER_URL), read
+# before a broker fixture changes the setting.
+REDIS_URL = settings.CELERY_BROKER_URL if brokers.transport_for(settings.CELERY_BROKER_URL) \
+    else "redis://127.0.0.1:6379/15"
+
+
+def _connect(kind: str) -> brokers.Broker:
     try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        pytest.fail(f"Redis at {settings.CELERY_BROKER_URL} is not reachable: {exc}. "
-                    "Start it (make test starts it when installed).")
-    client.flushdb()
-    return client
+        return brokers.connect(kind, REDIS_URL)
+    except ConnectionError as exc:
+        pytest.fail(str(exc))  # never a skip: a missing broker is a failure
+
+
+@pytest.fixture(scope="module", params=BROKER_KINDS)
+def broker(request):
+    """Each of the tests' brokers in turn (Redis, RabbitMQ), emptied. While it is active the
+    test process publishes to it and base_env() hands it to the processes the tests start.
+    Fails (never skips) when the broker is not there."""
+    broker = _connect(request.param)
+    broker.purge()
+    with brokers.use_broker(broker.url):
+        yield broker
+
+
+@pytest.fixture
+def redis_broker():
+    """The tests' Redis database only, for tests of Redis itself (its keys, its
+    visibility_timeout, its transport). ``.client`` is a redis.Redis of it. Not emptied: a
+    test empties what it uses."""
+    broker = _connect("redis")
+    with brokers.use_broker(broker.url):
+        yield broker
 
 
 @pytest.fixture(scope="module")
 def module_worker(django_db_setup, broker):
-    """One real `celery worker` of proj for the tests of a module, on an empty broker (no
-    message left over from another module's failure)."""
-    broker.flushdb()
+    """One real `celery worker` of proj for the tests of a module, on each broker in turn, on
+    an empty broker (no message left over from another module's failure)."""
+    broker.purge()
     worker = processes.start_worker(base_env())
     yield worker
     worker.stop()

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from future_celery import ScheduledJob, schedule_jobs
@@ -43,7 +44,10 @@ def outcome(scenario: str) -> dict:
 
 
 def report(result: dict) -> dict:
-    """Print the scenario's row and append it to bench/results/faults.jsonl."""
+    """Print the scenario's row, with the broker it ran on, and append it to
+    bench/results/faults.jsonl."""
+    result.setdefault("broker", "redis" if settings.CELERY_BROKER_URL.startswith("redis")
+                      else "rabbitmq")
     print("FAULT", json.dumps(result))
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     with REPORT.open("a") as out:

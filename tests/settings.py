@@ -4,6 +4,7 @@ import os
 
 from proj.settings import *  # noqa: F403
 from proj.settings import BASE_DIR, DATABASES
+from tests.brokers import transport_for
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -13,6 +14,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 # A Redis database of the tests' own, so that a running `make run` is not disturbed.
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+# proj chose its transport from its own URL; this one's follows the URL above (our Redis
+# transport for Redis, kombu's default for amqp://), also in the workers the tests start.
+CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 
 # Short intervals, so that the engine's tests (and the processes they start, which use these
 # settings too) see ticks, heartbeats and retries within seconds.

@@ -1,7 +1,12 @@
-"""Fault injection: real `celery worker` / `celery beat` processes of proj against real Redis
+"""Fault injection: real `celery worker` / `celery beat` processes of proj against a real broker
 and PostgreSQL; each scenario does to them what production does, then checks that every job
 ended in a final state, none ran twice and none was lost (a side-effect table, written by the
-jobs, counts the executions). Each scenario prints its row of the table (tests/faults.py)."""
+jobs, counts the executions). Each scenario prints its row of the table (tests/faults.py).
+
+The scenarios that apply to any broker (workers killed, warm shutdown, a broker restart, three
+beats, expiry) run on Redis and on RabbitMQ (the ``broker`` fixture); those about Redis itself
+(its visibility_timeout, backlogs measured on it) or about PostgreSQL run on Redis only
+(``redis_broker``)."""
 
 import datetime as dt
 import os
@@ -16,6 +21,7 @@ from django.db import connection
 from django.utils import timezone
 
 from future_celery import ScheduledJob, dispatch, schedule_job
+from tests import brokers
 from tests.conftest import base_env
 from tests.faults import outcome, report, schedule_labelled
 from tests.processes import Process, start_beat, start_worker, wait_until
@@ -24,10 +30,12 @@ pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def procs(broker):
+def procs(request):
     """Processes a scenario starts; all are stopped after it, whatever happened. Each
-    scenario starts on an empty broker."""
-    broker.flushdb()
+    scenario starts on an empty broker: its ``broker`` (each in turn) if it asks for one,
+    else the tests' Redis."""
+    name = "broker" if "broker" in request.fixturenames else "redis_broker"
+    request.getfixturevalue(name).purge()
     started = []
     yield started
     for process in reversed(started):
@@ -50,8 +58,8 @@ def assert_clean(scenario, **expected_states):
     return result
 
 
-def test_redelivered_messages_run_once(procs, broker, settings):
-    """1. visibility_timeout of 2 s, etas 4-7 s away (beyond it), two workers."""
+def test_redelivered_messages_run_once(procs, redis_broker, settings):
+    """1. Redis' visibility_timeout of 2 s, etas 4-7 s away (beyond it), two workers."""
     env = dict(base_env(), CELERY_VISIBILITY_TIMEOUT="2", FUTURE_CELERY_LOOKAHEAD="10")
     settings.FUTURE_CELERY_LOOKAHEAD = 10
     procs += [start_worker(env), start_worker(env)]
@@ -79,14 +87,15 @@ def test_a_pool_child_killed_mid_job_is_retried_once(procs, broker):
 
 
 def test_a_worker_killed_with_its_messages_flushed_gives_the_job_back(procs, broker):
-    """2b + 8. SIGKILL to the worker's main process (and its pool), Redis flushed."""
+    """2b + 8. SIGKILL to the worker's main process (and its pool), the broker flushed (Redis'
+    database emptied, RabbitMQ's queues purged)."""
     first = start_worker(base_env())
     job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["worker-kill-0"],
                        max_attempts=2)
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
     os.kill(first.popen.pid, signal.SIGKILL)  # the main process first: the pool is orphaned
     first.kill()
-    broker.flushdb()  # its message is gone too
+    broker.purge()  # its message is gone too
     procs.append(start_worker(base_env()))
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40,
                       action=dispatch.tick)
@@ -104,7 +113,7 @@ def test_a_warm_shutdown_gives_back_the_eta_messages(procs, broker, settings):
     schedule_labelled("warm-shutdown", 100, timezone.now() + dt.timedelta(seconds=6), spread=3)
     assert wait_until(lambda: "received" in first.output, 10)
     time.sleep(1)  # let it take them all
-    first.stop()  # SIGTERM: warm shutdown, unacked eta messages go back to Redis
+    first.stop()  # SIGTERM: warm shutdown, unacked eta messages go back to the broker
     procs.append(start_worker(env))
     assert all_final("warm-shutdown", 40)
     assert_clean("warm-shutdown", complete=100)
@@ -136,6 +145,29 @@ def test_redis_killed_and_restarted_loses_no_job(procs, settings, transactional_
     assert_clean("redis-restart", complete=200)
 
 
+@pytest.mark.parametrize("broker", ["rabbitmq"], indirect=True)
+def test_the_machines_rabbitmq_stopped_and_started_again_loses_no_job(procs, broker, settings):
+    """4b. The machine's RabbitMQ (the tests' vhost on it) stopped while jobs are queued and
+    while beat publishes (rabbitmqctl stop_app: every connection closed, the port refused),
+    then started again. Its durable queues keep the messages they held; workers and beat
+    reconnect by themselves. RabbitMQ is started again whatever happens."""
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False  # beat dispatches
+    procs += [start_worker(base_env()), start_beat(base_env())]
+    schedule_labelled("rabbitmq-restart", 200, timezone.now() + dt.timedelta(seconds=2), spread=10)
+    # Some jobs done, some queued (eta messages held by the worker), most still to dispatch.
+    assert wait_until(lambda: outcome("rabbitmq-restart")["executions"] >= 20, 30, interval=0.2)
+    try:
+        brokers.stop_rabbitmq()
+        with pytest.raises(ConnectionRefusedError):  # down indeed
+            socket.create_connection(("127.0.0.1", 5672), timeout=5).close()
+        time.sleep(2)  # the outage: beat's ticks fail to publish meanwhile
+    finally:
+        brokers.start_rabbitmq()
+    assert all_final("rabbitmq-restart", 90)
+    assert_clean("rabbitmq-restart", complete=200)
+    assert "Connection to broker lost" in procs[0].output  # the worker reconnected
+
+
 def test_three_beats_at_once_dispatch_each_job_once(procs, broker, settings):
     """5. Three celery beat processes ticking on 1,000 due jobs."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
@@ -146,7 +178,7 @@ def test_three_beats_at_once_dispatch_each_job_once(procs, broker, settings):
     assert_clean("three-beats", complete=1000)
 
 
-def test_a_crash_between_the_ticks_commit_and_its_publish(procs, broker, settings, manage_py):
+def test_a_crash_between_the_ticks_commit_and_its_publish(procs, redis_broker, settings, manage_py):
     """6. The tick commits its claim, then hangs publishing (a broker that never answers)
     and is killed there. Their messages are sent after REQUEUE_AFTER, and the jobs run."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
@@ -183,7 +215,7 @@ def terminate_backends(spare):
                        "AND pid <> %s", [spare])
 
 
-def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, broker):
+def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, redis_broker):
     """7a. Every other connection to the database terminated each second, for 8 s, while
     beat ticks and the worker runs jobs."""
     procs += [start_worker(base_env()), start_beat(base_env())]
@@ -210,7 +242,7 @@ def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, broker):
     assert procs[0].popen.poll() is None and procs[1].popen.poll() is None
 
 
-def test_a_fast_postgresql_restart(procs, broker):
+def test_a_fast_postgresql_restart(procs, redis_broker):
     """7b. PostgreSQL restarted (fast shutdown) while jobs run; beat and the worker recover
     without a restart."""
     procs += [start_worker(base_env()), start_beat(base_env())]
@@ -261,7 +293,7 @@ def run_backlog(procs, scenario, count, requeue_after, timeout):
     return result
 
 
-def test_a_backlog_of_10000_due_jobs(procs, settings):
+def test_a_backlog_of_10000_due_jobs(procs, redis_broker, settings):
     """10. 10,000 jobs fall due while the workers are down; then one starts: every job runs
     once, each dispatched once (the backlog drains within REQUEUE_AFTER), memory bounded."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
@@ -273,7 +305,7 @@ def test_a_backlog_of_10000_due_jobs(procs, settings):
     assert result["worker_peak_rss_mib"] < 600, result
 
 
-def test_a_backlog_that_drains_far_slower_than_requeue_after(procs, settings):
+def test_a_backlog_that_drains_far_slower_than_requeue_after(procs, redis_broker, settings):
     """10b. The same with REQUEUE_AFTER = 1 s while the backlog takes ~20 s to drain. The
     messages not taken up in time are sent again under the same task id, each wait twice
     the last, so the first message still runs its job and the backlog drains. (When a
@@ -290,7 +322,7 @@ def test_a_backlog_that_drains_far_slower_than_requeue_after(procs, settings):
     assert sent <= 5 * 5_000, (sent, result)
 
 
-def test_time_zones(procs, broker, settings):
+def test_time_zones(procs, redis_broker, settings):
     """11. A worker in another TZ; a naive datetime under USE_TZ; a job across a DST change."""
     import zoneinfo
 

@@ -26,7 +26,7 @@ def refused(role_args, env, role):
     assert f"another celery {role} already runs on the SQLite database" in second.output
 
 
-def test_a_second_worker_is_refused_and_the_first_runs_jobs(process_env, broker):
+def test_a_second_worker_is_refused_and_the_first_runs_jobs(process_env, redis_broker):
     first = start_worker(process_env)
     try:
         refused(["worker", "--loglevel", "INFO", "-n", "second@%h"], process_env, "worker")
@@ -37,7 +37,7 @@ def test_a_second_worker_is_refused_and_the_first_runs_jobs(process_env, broker)
         first.stop()
 
 
-def test_a_second_beat_is_refused(process_env, broker):
+def test_a_second_beat_is_refused(process_env, redis_broker):
     first = start_beat(process_env)
     try:
         refused(["beat", "-S", "django", "--loglevel", "INFO", "--pidfile", "",

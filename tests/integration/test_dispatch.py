@@ -32,10 +32,11 @@ def no_on_commit(settings):
 
 
 @pytest.fixture
-def queue(broker):
-    broker.delete(QUEUE)
-    yield lambda: broker.llen(QUEUE)
-    broker.delete(QUEUE)
+def queue(redis_broker):
+    redis = redis_broker.client
+    redis.delete(QUEUE)
+    yield lambda: redis.llen(QUEUE)
+    redis.delete(QUEUE)
 
 
 def test_migrate_registers_the_tick_as_a_periodic_task(db, settings):
@@ -108,18 +109,18 @@ def test_three_ticks_at_once_dispatch_every_job_exactly_once(
 
 
 def test_a_queued_job_whose_message_was_lost_gets_it_again(
-        transactional_db, no_on_commit, queue, broker):
+        transactional_db, no_on_commit, queue, redis_broker):
     job = due_jobs(1)[0]
     dispatch.tick()
     first_task = ScheduledJob.objects.get(pk=job.pk).task_id
-    broker.delete(QUEUE)  # the message is lost
+    redis_broker.client.delete(QUEUE)  # the message is lost
     ScheduledJob.objects.filter(pk=job.pk).update(queued_at=timezone.now() - dt.timedelta(minutes=10))
     report = dispatch.tick()
     job.refresh_from_db()
     assert report.republished == 1 and report.dispatched == 0 and queue() == 1
     # The same task id: had the first message only been late, either one may run the job.
     assert job.status == "queued" and job.task_id == first_task and job.dispatches == 2
-    assert first_task in broker.lindex(QUEUE, 0).decode()
+    assert first_task in redis_broker.client.lindex(QUEUE, 0).decode()
 
 
 def test_each_resend_of_a_message_waits_twice_as_long(

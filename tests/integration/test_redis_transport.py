@@ -2,18 +2,17 @@
 messages are sent, received, recorded as unacknowledged and acknowledged."""
 
 import pytest
-from django.conf import settings
 from kombu import Connection
 
 pytestmark = pytest.mark.engine
 
 
-def _connection() -> Connection:
-    return Connection(settings.CELERY_BROKER_URL, transport="future_celery.redis_transport:Transport")
+def _connection(url: str) -> Connection:
+    return Connection(url, transport="future_celery.redis_transport:Transport")
 
 
-def test_a_channel_keeps_one_client_per_connection_pool(broker):
-    connection = _connection()
+def test_a_channel_keeps_one_client_per_connection_pool(redis_broker):
+    connection = _connection(redis_broker.url)
     try:
         channel = connection.default_channel
         with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
@@ -28,8 +27,8 @@ def test_a_channel_keeps_one_client_per_connection_pool(broker):
         connection.release()
 
 
-def test_messages_go_through_the_reused_client_and_come_back(broker):
-    connection = _connection()
+def test_messages_go_through_the_reused_client_and_come_back(redis_broker):
+    connection = _connection(redis_broker.url)
     try:
         queue = connection.SimpleQueue("fc-transport-test")
         queue.clear()
