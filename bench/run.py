@@ -212,11 +212,11 @@ def insert_future_rows(count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("""
             INSERT INTO future_celery_scheduledjob (callable_name, args, kwargs, time_slot_start,
-                time_slot_end, status, error, return_value, object_id, attempts, max_attempts, queue,
-                task_id, worker, dispatches, created, updated)
+                time_slot_end, status, error, return_value, object_id, attempts, lost, max_attempts,
+                queue, task_id, worker, dispatches, created, updated)
             SELECT 'bench.tasks.noop', '["f", 0]', '{}', now() + interval '1 day' + g * interval '1 second',
-                now() + interval '8 days' + g * interval '1 second', 'scheduled', '', '', '', 0, 1, '',
-                '', '', 0, now(), now()
+                now() + interval '8 days' + g * interval '1 second', 'scheduled', '', '', '', 0, 0, 1,
+                '', '', '', 0, now(), now()
             FROM generate_series(1, %s) AS g""", [count])
         cursor.execute("ANALYZE future_celery_scheduledjob")
 

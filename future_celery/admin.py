@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from .exceptions import FutureCeleryError
-from .models import ScheduledJob
+from .models import ScheduledJob, Worker
 from .pagination import EstimatedCountPaginator
 
 STATUS_COLOURS = {
@@ -205,3 +205,18 @@ class ScheduledJobAdmin(admin.ModelAdmin):
 
 def _pre(text: str):
     return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """The Celery workers that announce themselves: read only (the workers write the rows)."""
+
+    list_display = ["name", "pid", "started", "last_seen", "lost_at"]
+    list_filter = [("lost_at", admin.EmptyFieldListFilter)]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

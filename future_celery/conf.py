@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_EXPIRES": "7d",
     # Attempts a job gets before it is failed for good (1 = no retry).
     "MAX_ATTEMPTS": 1,
+    # Times a job's attempt may be lost with its worker (killed, out of memory, host gone) and
+    # run again without counting against its max_attempts; lost once more, it is failed (a
+    # job that itself kills its worker ends failed instead of looping).
+    "MAX_LOST": 3,
     # Retry backoff: base * 2 ** (attempt - 1) seconds, capped, with full jitter.
     "RETRY_BACKOFF": 5.0,
     "RETRY_BACKOFF_MAX": 600.0,
@@ -50,8 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "TIME_LIMIT": None,
     # A queued job that has not started this many seconds after its time is dispatched again.
     "REQUEUE_AFTER": 300.0,
-    # Seconds between heartbeats of a running job; a job whose heartbeat is older than
-    # HEARTBEAT_TIMEOUT has lost its worker.
+    # Seconds between heartbeats of a running job, and of each worker's main process; a job or
+    # worker whose heartbeat is older than HEARTBEAT_TIMEOUT is lost: the job runs again, and
+    # the messages of queued jobs the worker may have held are sent again.
     "HEARTBEAT_INTERVAL": 10.0,
     "HEARTBEAT_TIMEOUT": 60.0,
     # Celery queue and priority of jobs that name none (None = the Celery defaults).

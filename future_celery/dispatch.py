@@ -15,7 +15,7 @@ from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from . import broker, conf, lifecycle, messages
+from . import broker, conf, lifecycle, messages, workers
 from .models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -29,17 +29,19 @@ _MESSAGE_FIELDS = ("id", "callable_name", "time_slot_start", "time_slot_end", "q
 class TickReport:
     expired: int = 0
     republished: int = 0
+    resent_for_lost_workers: int = 0
     recovered: int = 0
     dispatched: int = 0
 
 
 def tick(now: dt.datetime | None = None) -> TickReport:
-    """One pass: expire overdue jobs, resend messages not taken up, take back jobs of lost
-    workers, dispatch what is due soon."""
+    """One pass: expire overdue jobs, resend messages not taken up and messages lost workers
+    may have held, take back running jobs of lost workers, dispatch what is due soon."""
     now = now or timezone.now()
     report = TickReport(
         expired=lifecycle.expire_overdue(now),
         republished=republish_stale(now),
+        resent_for_lost_workers=resend_for_lost_workers(now),
         recovered=lifecycle.recover_lost(now),
     )
     report.dispatched = dispatch_due(now)
@@ -129,18 +131,39 @@ def republish_stale(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     if not _stale(now, first_wait_only=True).exists():  # the usual case: one index probe
         return 0
+    return _resend(lambda: _stale(now), now, "queued jobs not started in time (lost, or "
+                   "behind a backlog)")
+
+
+def resend_for_lost_workers(now: dt.datetime | None = None) -> int:
+    """Send again the messages of the queued jobs that a worker found lost (see workers)
+    may have held: those whose last message went out before it died (a heartbeat interval
+    after its last heartbeat, at the latest). Same task ids: a copy that a live worker holds
+    too runs the job once. Returns how many messages were sent again."""
+    now = now or timezone.now()
+    total = 0
+    for lost in workers.find_lost(now):
+        died_by = lost.last_seen + dt.timedelta(seconds=2 * conf.get("HEARTBEAT_INTERVAL"))
+        total += _resend(lambda died_by=died_by: Job.objects.filter(
+            status=Job.STATUS_QUEUED, queued_at__lte=died_by).order_by("queued_at"), now,
+            f"queued jobs whose messages lost worker {lost.name} may have held")
+    return total
+
+
+def _resend(candidates, now: dt.datetime, why: str) -> int:
+    """Send again, batch by batch, the messages of the queued jobs ``candidates()`` finds,
+    each under its task id (rows another tick holds are skipped). Returns how many."""
     total = 0
     while True:
         with transaction.atomic():
-            rows = list(_stale(now).select_for_update(skip_locked=True)
+            rows = list(candidates().select_for_update(skip_locked=True)
                         .values_list(*_MESSAGE_FIELDS, "task_id")
                         [: conf.get("DISPATCH_BATCH_SIZE")])
             if rows:
                 Job.objects.filter(pk__in=[row[0] for row in rows]).update(
                     queued_at=now, dispatches=F("dispatches") + 1, updated=now)
         if rows:
-            logger.warning("Sending again the messages of %s queued jobs not started in time "
-                           "(lost, or behind a backlog)", len(rows))
+            logger.warning("Sending again the messages of %s %s", len(rows), why)
         total += _publish(rows, now)
         if len(rows) < conf.get("DISPATCH_BATCH_SIZE"):
             return total

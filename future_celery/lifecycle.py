@@ -109,12 +109,37 @@ def _complete_sql(vendor: str, unflushed: bool = False) -> str:
 def fail(job: Job, error: str) -> bool:
     """Record a failed attempt: back to scheduled after a backoff while attempts remain and
     the retry falls before the expiry, else failed for good. The error text is kept.
+    Attempts lost with their worker do not count against max_attempts.
     Only a running job is changed; False if it was not running any more."""
     now = timezone.now()
+    retry_at = now + dt.timedelta(seconds=backoff(job.attempts - job.lost))
+    retry = job.attempts - job.lost < job.max_attempts
+    return _end_attempt(job, error, now, retry_at if retry else None)
+
+
+def lose(job: Job, error: str) -> bool:
+    """Record an attempt lost with its worker (killed, out of memory, host gone: not the
+    job's own failure): scheduled again at once, up to FUTURE_CELERY_MAX_LOST times, then
+    failed with a clear error. Only a running job is changed; False if it was not running."""
+    now = timezone.now()
+    job.lost += 1
+    limit = conf.get("MAX_LOST")
+    if job.lost > limit:
+        times = "once" if job.lost == 1 else f"{job.lost} times"
+        error += (f"\nThis job's attempts were lost with their worker {times} "
+                  f"(FUTURE_CELERY_MAX_LOST = {limit}), so it is failed: does the job itself "
+                  "kill its worker, for instance by running out of memory?")
+        return _end_attempt(job, error, now, None)
+    return _end_attempt(job, f"{error}\nRetried (lost {job.lost} of {limit} times allowed).",
+                        now, now)
+
+
+def _end_attempt(job: Job, error: str, now: dt.datetime, retry_at: dt.datetime | None) -> bool:
+    """End the running attempt: scheduled again at ``retry_at`` (if given and before the
+    expiry), else failed. Only a running job is changed; False if it was not running."""
     job.error = cap_text(error, keep_end=True)
     job.execution_end, job.heartbeat = now, None
-    retry_at = now + dt.timedelta(seconds=backoff(job.attempts))
-    if job.attempts < job.max_attempts and (job.time_slot_end is None or retry_at < job.time_slot_end):
+    if retry_at is not None and (job.time_slot_end is None or retry_at < job.time_slot_end):
         job.status, job.time_slot_start = Job.STATUS_SCHEDULED, retry_at
     else:
         job.status = Job.STATUS_FAILED
@@ -122,7 +147,7 @@ def fail(job: Job, error: str) -> bool:
     # the worker log (a retry's dispatch records its own).
     return bool(Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
         status=job.status, time_slot_start=job.time_slot_start, error=job.error,
-        execution_end=now, heartbeat=None, updated=now,
+        execution_end=now, heartbeat=None, lost=job.lost, updated=now,
     ))
 
 
@@ -207,15 +232,17 @@ def cancel_delivered(job_id: int, task_id: str) -> bool:
         status=Job.STATUS_CANCELLED, execution_end=now, updated=now))
 
 
-def fail_delivered(job_id: int, task_id: str, error: str) -> bool:
-    """Record the failure of the attempt that message ``task_id`` started."""
+def fail_delivered(job_id: int, task_id: str, error: str, lost: bool = False) -> bool:
+    """Record the failure of the attempt that message ``task_id`` started (``lost``: the
+    pool process running it died, see lose)."""
     job = Job.objects.filter(pk=job_id, status=Job.STATUS_RUNNING, task_id=task_id).first()
-    return job is not None and fail(job, error)
+    return job is not None and (lose if lost else fail)(job, error)
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:
-    """Running jobs whose heartbeat stopped lost their worker: each gets another attempt,
-    or fails with a clear error after its last one. The number recovered (at most a batch
+    """Running jobs whose heartbeat stopped lost their worker: each runs again (the lost
+    attempt does not count against max_attempts), or fails with a clear error once it was
+    lost more than FUTURE_CELERY_MAX_LOST times. The number recovered (at most a batch
     per call; the next tick takes the rest)."""
     now = now or timezone.now()
     timeout = conf.get("HEARTBEAT_TIMEOUT")
@@ -225,7 +252,7 @@ def recover_lost(now: dt.datetime | None = None) -> int:
     ).order_by("heartbeat")
     recovered = 0
     for job in list(lost[: conf.get("DISPATCH_BATCH_SIZE")]):  # no server-side cursor
-        recovered += fail(job, (
+        recovered += lose(job, (
             f"Worker lost: {job.worker or 'the worker'} stopped sending heartbeats for this job "
             f"(last {job.heartbeat.isoformat() if job.heartbeat else 'never'}, timeout "
             f"{timeout:g}s); it was killed, ran out of memory or lost its host."

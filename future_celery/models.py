@@ -131,6 +131,9 @@ class ScheduledJob(models.Model):
     content_object = GenericForeignKey("content_type", "object_id")
 
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Attempts lost with their worker (killed, out of memory, host gone): they are retried
+    # without counting against max_attempts, up to FUTURE_CELERY_MAX_LOST times.
+    lost = models.PositiveIntegerField(_("attempts lost with their worker"), default=0)
     max_attempts = models.PositiveIntegerField(_("max attempts"), default=1)
     queue = models.CharField(_("queue"), max_length=200, blank=True, default="")
     priority = models.PositiveSmallIntegerField(_("priority"), null=True, blank=True)
@@ -213,6 +216,29 @@ class ScheduledJob(models.Model):
                 "or queued jobs can be"
             )
         job_cancelled.send(sender=ScheduledJob, job=self)
+
+
+class Worker(models.Model):
+    """A running `celery worker` (its main process), as it announces itself every
+    FUTURE_CELERY_HEARTBEAT_INTERVAL seconds. A row whose heartbeat is older than
+    FUTURE_CELERY_HEARTBEAT_TIMEOUT is a worker that died without stopping: the tick then sends
+    again the messages of the queued jobs it may have held. A worker that stops cleanly
+    deletes its row (it gave its messages back to the broker)."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(_("name"), max_length=255)  # Celery's node name, e.g. celery@host
+    pid = models.PositiveIntegerField(_("process id"))
+    started = models.DateTimeField(_("started"))
+    last_seen = models.DateTimeField(_("last heartbeat"))
+    lost_at = models.DateTimeField(_("found lost"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Celery worker")
+        verbose_name_plural = _("Celery workers")
+        ordering = ["name", "-started"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (pid {self.pid})"
 
 
 def job_from_fields(fields: dict[str, Any], db: str | None = None,

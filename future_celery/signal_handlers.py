@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import logging
 
+from billiard.exceptions import WorkerLostError
 from celery import signals as celery_signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.db.models.signals import post_migrate
@@ -26,7 +27,8 @@ def _job_id(args) -> int | None:
 
 
 def on_task_failure(sender=None, task_id=None, exception=None, args=None, einfo=None, **kwargs):
-    """A job raised, hit its time limit, or its worker was lost: record the attempt."""
+    """A job raised, hit its time limit, or the pool process running it died (lost with its
+    worker, not the job's own failure): record the attempt."""
     if getattr(sender, "name", None) != RUN_JOB or (job_id := _job_id(args)) is None:
         return
     text = getattr(einfo, "traceback", None) or repr(exception)
@@ -34,7 +36,10 @@ def on_task_failure(sender=None, task_id=None, exception=None, args=None, einfo=
         text = f"Hard time limit exceeded ({exception}): the worker killed the job.\n{text}"
     elif isinstance(exception, SoftTimeLimitExceeded):
         text = f"Soft time limit exceeded.\n{text}"
-    reconnecting(lifecycle.fail_delivered)(job_id, task_id, text)
+    lost = isinstance(exception, WorkerLostError)
+    if lost:
+        text = f"Worker lost: the pool process running this job died ({exception}).\n{text}"
+    reconnecting(lifecycle.fail_delivered)(job_id, task_id, text, lost=lost)
 
 
 def on_task_revoked(sender=None, request=None, terminated=False, expired=False, **kwargs):
@@ -95,6 +100,24 @@ def on_worker_after_setup(sender=None, **kwargs):
     _claim_role("worker")
 
 
+def on_worker_ready(sender=None, **kwargs):
+    """The worker's main process announces itself (see workers), once it takes messages."""
+    from .workers import announcer
+
+    name = getattr(sender, "hostname", None) or "worker"
+    try:
+        reconnecting(announcer.start)(name)
+    except Exception:  # a worker without its heartbeat still runs jobs
+        logger.exception("Worker %s could not announce itself; if it dies, its queued jobs "
+                         "wait for FUTURE_CELERY_REQUEUE_AFTER", name)
+
+
+def on_worker_shutdown(sender=None, **kwargs):
+    from .workers import announcer
+
+    announcer.stop()
+
+
 def on_post_migrate(sender=None, **kwargs):
     from .beat import register_tick
 
@@ -117,5 +140,9 @@ def connect() -> None:
                                         dispatch_uid="future_celery.worker_ready")
     celery_signals.worker_process_init.connect(freeze_startup_objects, weak=False,
                                                dispatch_uid="future_celery.worker_process_init")
+    celery_signals.worker_ready.connect(on_worker_ready, weak=False,
+                                        dispatch_uid="future_celery.worker_ready.announce")
+    celery_signals.worker_shutdown.connect(on_worker_shutdown, weak=False,
+                                           dispatch_uid="future_celery.worker_shutdown")
     job_cancelled.connect(on_job_cancelled, dispatch_uid="future_celery.job_cancelled")
     post_migrate.connect(on_post_migrate, dispatch_uid="future_celery.post_migrate")

@@ -19,13 +19,17 @@ CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:
 CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 
 # Short intervals, so that the engine's tests (and the processes they start, which use these
-# settings too) see ticks, heartbeats and retries within seconds.
-FUTURE_CELERY_TICK_INTERVAL = float(os.environ.get("FUTURE_CELERY_TICK_INTERVAL", "1"))
-FUTURE_CELERY_LOOKAHEAD = float(os.environ.get("FUTURE_CELERY_LOOKAHEAD", "3"))
-FUTURE_CELERY_REQUEUE_AFTER = float(os.environ.get("FUTURE_CELERY_REQUEUE_AFTER", "5"))
-FUTURE_CELERY_HEARTBEAT_INTERVAL = float(os.environ.get("FUTURE_CELERY_HEARTBEAT_INTERVAL", "0.5"))
-FUTURE_CELERY_HEARTBEAT_TIMEOUT = float(os.environ.get("FUTURE_CELERY_HEARTBEAT_TIMEOUT", "3"))
-FUTURE_CELERY_RETRY_BACKOFF = float(os.environ.get("FUTURE_CELERY_RETRY_BACKOFF", "0.5"))
-FUTURE_CELERY_RETRY_BACKOFF_MAX = 5.0
+# settings too) see ticks, heartbeats and retries within seconds. With
+# FUTURE_CELERY_PRODUCT_DEFAULTS=1 (the tests of timing promises) every future_celery setting
+# keeps the product's default.
+if os.environ.get("FUTURE_CELERY_PRODUCT_DEFAULTS") != "1":
+    FUTURE_CELERY_TICK_INTERVAL = float(os.environ.get("FUTURE_CELERY_TICK_INTERVAL", "1"))
+    FUTURE_CELERY_LOOKAHEAD = float(os.environ.get("FUTURE_CELERY_LOOKAHEAD", "3"))
+    FUTURE_CELERY_REQUEUE_AFTER = float(os.environ.get("FUTURE_CELERY_REQUEUE_AFTER", "5"))
+    FUTURE_CELERY_HEARTBEAT_INTERVAL = float(
+        os.environ.get("FUTURE_CELERY_HEARTBEAT_INTERVAL", "0.5"))
+    FUTURE_CELERY_HEARTBEAT_TIMEOUT = float(os.environ.get("FUTURE_CELERY_HEARTBEAT_TIMEOUT", "3"))
+    FUTURE_CELERY_RETRY_BACKOFF = float(os.environ.get("FUTURE_CELERY_RETRY_BACKOFF", "0.5"))
+    FUTURE_CELERY_RETRY_BACKOFF_MAX = 5.0
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_TASK_SEND_SENT_EVENT = False

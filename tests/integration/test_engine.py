@@ -207,9 +207,11 @@ def test_a_job_whose_worker_was_killed_is_taken_back_and_completes(transactional
     assert Execution.objects.filter(label="killed").count() == 1
 
 
-def test_a_lost_job_on_its_last_attempt_fails_with_a_clear_error(transactional_db, broker):
+def test_a_job_lost_more_than_max_lost_times_fails_with_a_clear_error(
+        transactional_db, broker, settings):
     from tests.conftest import base_env
 
+    settings.FUTURE_CELERY_MAX_LOST = 0  # the tick (here) fails the first lost attempt
     doomed = start_worker(base_env(), queues="lost-test")
     job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["lost"],
                        queue="lost-test")
@@ -217,6 +219,7 @@ def test_a_lost_job_on_its_last_attempt_fails_with_a_clear_error(transactional_d
     doomed.kill()
     finished(job, timeout=30, tick=True)
     assert job.status == "failed" and "Worker lost" in job.error and job.attempts == 1
+    assert "lost with their worker once (FUTURE_CELERY_MAX_LOST = 0)" in job.error
 
 
 def test_a_message_revoked_in_celery_marks_the_job_cancelled(worker):

@@ -32,7 +32,8 @@ class Command(BaseCommand):
             report = tick()
             self.stdout.write(
                 f"{report.dispatched} dispatched, {report.expired} expired, "
-                f"{report.republished} sent again, {report.recovered} recovered from lost workers"
+                f"{report.republished} sent again, {report.resent_for_lost_workers} sent again "
+                f"for lost workers, {report.recovered} recovered from lost workers"
             )
             return
         try:
