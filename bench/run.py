@@ -26,7 +26,9 @@ RESULTS = ROOT / "bench" / "results"
 DB_NAME = "future_celery_bench"
 ENV = {
     "DJANGO_SETTINGS_MODULE": "proj.settings",
-    "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"),
+    "DATABASE_URL": os.environ.get(
+        "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+    ),
     "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14"),
     "BENCH_RESULTS_URL": "redis://127.0.0.1:6379/13",
     "CELERY_WORKER_SEND_TASK_EVENTS": "0",
@@ -44,7 +46,9 @@ def create_database() -> None:
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True, env=os.environ)
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True, env=os.environ
+    )
 
 
 create_database()
@@ -66,10 +70,25 @@ broker_redis = redis.Redis.from_url(ENV["CELERY_BROKER_URL"])
 
 
 def start_worker() -> Process:
-    process = Process("bench-worker", celery_command(
-        "worker", "--pool", "prefork", "--concurrency", "2", "--loglevel", "WARNING",
-        "-I", "bench.tasks", "-n", f"bench-{time.monotonic_ns()}@%h", "--without-mingle",
-        "--without-gossip"), dict(os.environ))
+    process = Process(
+        "bench-worker",
+        celery_command(
+            "worker",
+            "--pool",
+            "prefork",
+            "--concurrency",
+            "2",
+            "--loglevel",
+            "WARNING",
+            "-I",
+            "bench.tasks",
+            "-n",
+            f"bench-{time.monotonic_ns()}@%h",
+            "--without-mingle",
+            "--without-gossip",
+        ),
+        dict(os.environ),
+    )
     deadline = time.monotonic() + 60
     while "ready" not in process.output and time.monotonic() < deadline:  # WARNING hides "ready."
         if wait_for_ping():
@@ -129,13 +148,20 @@ def lateness_stats(rows, n) -> dict:
     late = sorted((start - due) * 1000 for _, due, start in rows)
     pct = lambda p: late[min(len(late) - 1, int(p / 100 * len(late)))] if late else float("nan")  # noqa: E731
     return {
-        "n": n, "executions": len(rows), "duplicates": sum(c - 1 for c in counts.values() if c > 1),
-        "missing": n - len(counts), "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
-        "max_ms": late[-1] if late else float("nan"), "lateness": late,
+        "n": n,
+        "executions": len(rows),
+        "duplicates": sum(c - 1 for c in counts.values() if c > 1),
+        "missing": n - len(counts),
+        "p50_ms": pct(50),
+        "p95_ms": pct(95),
+        "p99_ms": pct(99),
+        "max_ms": late[-1] if late else float("nan"),
+        "lateness": late,
     }
 
 
 # --- scenarios -------------------------------------------------------------------------------
+
 
 def scheduling(n_single: int, n_bulk: int, repeats: int = 3) -> dict:
     """Each figure is the median of ``repeats`` runs: a run lasts seconds, and one pause of
@@ -153,7 +179,9 @@ def _scheduling_once(n_single: int, n_bulk: int) -> dict:
     for i in range(n_single):
         schedule_job(later, "bench.tasks.noop", args=[f"s{i}", 0])
     single = n_single / (time.perf_counter() - started)
-    specs = [{"when": later, "callable": "bench.tasks.noop", "args": [f"b{i}", 0]} for i in range(n_bulk)]
+    specs = [
+        {"when": later, "callable": "bench.tasks.noop", "args": [f"b{i}", 0]} for i in range(n_bulk)
+    ]
     started = time.perf_counter()
     schedule_jobs(specs, batch_size=5000)
     bulk = n_bulk / (time.perf_counter() - started)
@@ -163,7 +191,11 @@ def _scheduling_once(n_single: int, n_bulk: int) -> dict:
         raw.apply_async(args=[f"r{i}", 0], eta=later, queue="bench-void")
     raw_single = n_single / (time.perf_counter() - started)
     broker_redis.delete("bench-void")
-    return {"single_jobs_per_s": single, "bulk_jobs_per_s": bulk, "raw_single_jobs_per_s": raw_single}
+    return {
+        "single_jobs_per_s": single,
+        "bulk_jobs_per_s": bulk,
+        "raw_single_jobs_per_s": raw_single,
+    }
 
 
 def steady(n: int, spread: float) -> dict:
@@ -173,10 +205,16 @@ def steady(n: int, spread: float) -> dict:
         with engine(kind):
             start = time.time() + 4
             if kind == "ours":
-                schedule_jobs([{
-                    "when": dt.datetime.fromtimestamp(start + spread * i / n, dt.UTC),
-                    "callable": "bench.tasks.noop", "args": [f"j{i}", start + spread * i / n],
-                } for i in range(n)])
+                schedule_jobs(
+                    [
+                        {
+                            "when": dt.datetime.fromtimestamp(start + spread * i / n, dt.UTC),
+                            "callable": "bench.tasks.noop",
+                            "args": [f"j{i}", start + spread * i / n],
+                        }
+                        for i in range(n)
+                    ]
+                )
             else:
                 for i in range(n):
                     due = start + spread * i / n
@@ -194,8 +232,12 @@ def burst(n: int) -> dict:
             due = time.time() + 3 + n / 1500
             eta = dt.datetime.fromtimestamp(due, dt.UTC)
             if kind == "ours":
-                schedule_jobs([{"when": eta, "callable": "bench.tasks.noop", "args": [f"j{i}", due]}
-                               for i in range(n)])
+                schedule_jobs(
+                    [
+                        {"when": eta, "callable": "bench.tasks.noop", "args": [f"j{i}", due]}
+                        for i in range(n)
+                    ]
+                )
             else:
                 for i in range(n):
                     raw.apply_async(args=[f"j{i}", due], eta=eta)
@@ -210,14 +252,17 @@ def burst(n: int) -> dict:
 
 def insert_future_rows(count: int) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("""
+        cursor.execute(
+            """
             INSERT INTO future_celery_scheduledjob (callable_name, args, kwargs, time_slot_start,
                 time_slot_end, status, error, return_value, object_id, attempts, lost, max_attempts,
                 queue, task_id, worker, dispatches, created, updated)
             SELECT 'bench.tasks.noop', '["f", 0]', '{}', now() + interval '1 day' + g * interval '1 second',
                 now() + interval '8 days' + g * interval '1 second', 'scheduled', '', '', '', 0, 0, 1,
                 '', '', '', 0, now(), now()
-            FROM generate_series(1, %s) AS g""", [count])
+            FROM generate_series(1, %s) AS g""",
+            [count],
+        )
         cursor.execute("ANALYZE future_celery_scheduledjob")
 
 
@@ -234,13 +279,17 @@ def admin_ms(runs: int = 5) -> dict:
     from django.contrib.auth.models import User
     from django.test import Client
 
-    user, _ = User.objects.get_or_create(username="bench", defaults={"is_staff": True, "is_superuser": True})
+    user, _ = User.objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
     client = Client()
     client.force_login(user)
     out = {}
-    for name, url in [("list", "/admin/future_celery/scheduledjob/"),
-                      ("filtered", "/admin/future_celery/scheduledjob/?status__exact=scheduled"),
-                      ("search", "/admin/future_celery/scheduledjob/?q=noop")]:
+    for name, url in [
+        ("list", "/admin/future_celery/scheduledjob/"),
+        ("filtered", "/admin/future_celery/scheduledjob/?status__exact=scheduled"),
+        ("search", "/admin/future_celery/scheduledjob/?q=noop"),
+    ]:
         times = []
         for _ in range(runs):
             started = time.perf_counter()
@@ -277,7 +326,10 @@ def scale(sizes: list[int], raw_held: int) -> dict:
         time.sleep(0.5)
     time.sleep(3)
     out["raw_worker_rss_mib"] = rss_mib(worker)
-    out["raw_worker_main_rss_mib"], out["raw_worker_pss_mib"] = rss_mib(worker, False), pss_mib(worker)
+    out["raw_worker_main_rss_mib"], out["raw_worker_pss_mib"] = (
+        rss_mib(worker, False),
+        pss_mib(worker),
+    )
     out["raw_held"] = raw_held
     worker.stop()
     broker_redis.flushdb()
@@ -285,6 +337,7 @@ def scale(sizes: list[int], raw_held: int) -> dict:
 
 
 # --- report ----------------------------------------------------------------------------------
+
 
 def ratio(ours: float, raw_value: float) -> str:
     return f"{ours / raw_value:.2f}x" if raw_value else "-"
@@ -301,32 +354,50 @@ def lines(result: dict) -> list[str]:
         f"{s['bulk_jobs_per_s']:,.0f} jobs/s | raw - | -",
     ]
     for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
-        out.append(f"steady {st['ours']['n']} jobs lateness {key[:-3]}: {st['ours'][key]:.1f} ms | "
-                   f"raw {st['raw'][key]:.1f} ms | {ratio(st['ours'][key], st['raw'][key])}")
-    out.append(f"steady duplicates/missing: {st['ours']['duplicates']}/{st['ours']['missing']} | "
-               f"raw {st['raw']['duplicates']}/{st['raw']['missing']}")
-    out.append(f"burst {b['ours']['n']} jobs throughput: {b['ours']['jobs_per_s']:,.0f} jobs/s | raw "
-               f"{b['raw']['jobs_per_s']:,.0f} jobs/s | {ratio(b['ours']['jobs_per_s'], b['raw']['jobs_per_s'])}")
+        out.append(
+            f"steady {st['ours']['n']} jobs lateness {key[:-3]}: {st['ours'][key]:.1f} ms | "
+            f"raw {st['raw'][key]:.1f} ms | {ratio(st['ours'][key], st['raw'][key])}"
+        )
+    out.append(
+        f"steady duplicates/missing: {st['ours']['duplicates']}/{st['ours']['missing']} | "
+        f"raw {st['raw']['duplicates']}/{st['raw']['missing']}"
+    )
+    out.append(
+        f"burst {b['ours']['n']} jobs throughput: {b['ours']['jobs_per_s']:,.0f} jobs/s | raw "
+        f"{b['raw']['jobs_per_s']:,.0f} jobs/s | {ratio(b['ours']['jobs_per_s'], b['raw']['jobs_per_s'])}"
+    )
     for key in ("p50_ms", "p99_ms"):
-        out.append(f"burst lateness {key[:-3]}: {b['ours'][key]:,.0f} ms | raw {b['raw'][key]:,.0f} ms | "
-                   f"{ratio(b['ours'][key], b['raw'][key])}")
-    out.append(f"burst duplicates/missing: {b['ours']['duplicates']}/{b['ours']['missing']} | "
-               f"raw {b['raw']['duplicates']}/{b['raw']['missing']}")
+        out.append(
+            f"burst lateness {key[:-3]}: {b['ours'][key]:,.0f} ms | raw {b['raw'][key]:,.0f} ms | "
+            f"{ratio(b['ours'][key], b['raw'][key])}"
+        )
+    out.append(
+        f"burst duplicates/missing: {b['ours']['duplicates']}/{b['ours']['missing']} | "
+        f"raw {b['raw']['duplicates']}/{b['raw']['missing']}"
+    )
     base = sc["tick_ms"][sizes[0]]
     for size in sizes:
-        out.append(f"tick with {int(size):,} future jobs: {sc['tick_ms'][size]:.2f} ms | raw - | "
-                   f"{ratio(sc['tick_ms'][size], base)} of the empty tick")
+        out.append(
+            f"tick with {int(size):,} future jobs: {sc['tick_ms'][size]:.2f} ms | raw - | "
+            f"{ratio(sc['tick_ms'][size], base)} of the empty tick"
+        )
     held = f"raw worker holding {sc['raw_held']:,} eta messages"
     for key, what in [
         ("worker_main_rss_mib", "worker RSS, main process (it holds the messages)"),
         ("worker_pss_mib", "worker PSS, main + 2 pool processes (shared pages counted once)"),
         ("worker_rss_mib", "worker RSS, main + 2 pool processes summed (shared pages once each)"),
     ]:
-        out.append(f"{what} with {int(sizes[-1]):,} future jobs: {sc[key]:.0f} MiB | {held} "
-                   f"{sc['raw_' + key]:.0f} MiB | {ratio(sc[key], sc['raw_' + key])}")
-    out.append(f"beat RSS with {int(sizes[-1]):,} future jobs: {sc['beat_rss_mib']:.0f} MiB | raw - | -")
+        out.append(
+            f"{what} with {int(sizes[-1]):,} future jobs: {sc[key]:.0f} MiB | {held} "
+            f"{sc['raw_' + key]:.0f} MiB | {ratio(sc[key], sc['raw_' + key])}"
+        )
+    out.append(
+        f"beat RSS with {int(sizes[-1]):,} future jobs: {sc['beat_rss_mib']:.0f} MiB | raw - | -"
+    )
     for name, value in sc["admin_ms"].items():
-        out.append(f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -")
+        out.append(
+            f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -"
+        )
     return out
 
 
@@ -339,7 +410,13 @@ def plot(result: dict, path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for kind, colour in (("ours", "tab:blue"), ("raw", "tab:orange")):
         late = result["steady_lateness"][kind]
-        left.hist(late, bins=60, alpha=0.6, color=colour, label=f"{'future_celery' if kind == 'ours' else 'raw Celery'}")
+        left.hist(
+            late,
+            bins=60,
+            alpha=0.6,
+            color=colour,
+            label=f"{'future_celery' if kind == 'ours' else 'raw Celery'}",
+        )
         timeline = result["burst"][kind]["timeline"]
         if timeline:
             width = 0.5
@@ -347,9 +424,15 @@ def plot(result: dict, path: Path) -> None:
             counts, edges = [0] * (len(bins) - 1), bins
             for t in timeline:
                 counts[min(int(max(t, 0) / width), len(counts) - 1)] += 1
-            right.plot(edges[:-1], [c / width for c in counts], color=colour,
-                       label=f"{'future_celery' if kind == 'ours' else 'raw Celery'}")
-    left.set(title="Steady load: lateness (ms)", xlabel="start - scheduled time (ms)", ylabel="jobs")
+            right.plot(
+                edges[:-1],
+                [c / width for c in counts],
+                color=colour,
+                label=f"{'future_celery' if kind == 'ours' else 'raw Celery'}",
+            )
+    left.set(
+        title="Steady load: lateness (ms)", xlabel="start - scheduled time (ms)", ylabel="jobs"
+    )
     right.set(title="Burst: jobs started per second", xlabel="seconds after due", ylabel="jobs/s")
     left.legend()
     right.legend()
@@ -369,9 +452,12 @@ def main() -> None:
     print("steady done", flush=True)
     result["burst"] = burst(3000 if quick else 20_000)
     print("burst done", flush=True)
-    result["scale"] = scale([0, 10_000, 100_000] if quick else [0, 100_000, 1_000_000],
-                            5000 if quick else 20_000)
-    result["steady_lateness"] = {kind: result["steady"][kind].pop("lateness") for kind in ("ours", "raw")}
+    result["scale"] = scale(
+        [0, 10_000, 100_000] if quick else [0, 100_000, 1_000_000], 5000 if quick else 20_000
+    )
+    result["steady_lateness"] = {
+        kind: result["steady"][kind].pop("lateness") for kind in ("ours", "raw")
+    }
     for kind in ("ours", "raw"):
         result["burst"][kind].pop("lateness")
     report = lines(result)
@@ -383,8 +469,14 @@ def main() -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
     (RESULTS / f"{name}.md").write_text(
         f"# future_celery benchmark ({'quick' if quick else 'full'}, {result['when']})\n\n"
-        "| scenario: ours \\| raw Celery \\| ratio |\n| --- |\n" + "\n".join(f"| {line} |" for line in report) + "\n")
-    result["burst"]["ours"]["timeline"], result["burst"]["raw"]["timeline"] = timelines["ours"], timelines["raw"]
+        "| scenario: ours \\| raw Celery \\| ratio |\n| --- |\n"
+        + "\n".join(f"| {line} |" for line in report)
+        + "\n"
+    )
+    result["burst"]["ours"]["timeline"], result["burst"]["raw"]["timeline"] = (
+        timelines["ours"],
+        timelines["raw"],
+    )
     result["steady_lateness"] = lateness
     plot(result, RESULTS / f"{name}.png")
 

@@ -15,7 +15,9 @@ RESULTS_KEY = "bench:starts"
 def _redis():
     global _client
     if _client is None:
-        _client = redis.Redis.from_url(os.environ.get("BENCH_RESULTS_URL", "redis://127.0.0.1:6379/13"))
+        _client = redis.Redis.from_url(
+            os.environ.get("BENCH_RESULTS_URL", "redis://127.0.0.1:6379/13")
+        )
     return _client
 
 

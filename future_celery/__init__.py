@@ -1,7 +1,7 @@
 """future_celery: schedule callables to run at a given time, on Celery, watched in the admin.
 
-    from future_celery import schedule_job
-    schedule_job('5d', 'myapp.jobs.remind', args=[user.id])
+from future_celery import schedule_job
+schedule_job('5d', 'myapp.jobs.remind', args=[user.id])
 """
 
 from importlib import metadata

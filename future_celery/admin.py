@@ -54,7 +54,8 @@ class QueueFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         recent = ScheduledJob.objects.order_by("-time_slot_start", "-id").values_list(
-            "queue", flat=True)[: self.RECENT]
+            "queue", flat=True
+        )[: self.RECENT]
         queues = set(recent) | ({self.value()} if self.value() is not None else set())
         return [(queue, queue or _("(default)")) for queue in sorted(queues)]
 
@@ -68,8 +69,15 @@ class QueueFilter(admin.SimpleListFilter):
 class ScheduledJobAdmin(admin.ModelAdmin):
     form = ScheduledJobForm
     list_display = [
-        "id", "callable_name", "colored_status", "time_slot_start", "time_slot_end",
-        "execution_start", "duration_display", "attempts", "content_object_link",
+        "id",
+        "callable_name",
+        "colored_status",
+        "time_slot_start",
+        "time_slot_end",
+        "execution_start",
+        "duration_display",
+        "attempts",
+        "content_object_link",
     ]
     list_display_links = ["id", "callable_name"]
     list_filter = ["status", QueueFilter, "time_slot_start"]
@@ -82,21 +90,52 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     actions = ["cancel_jobs", "run_again"]
     fieldsets = [
         (None, {"fields": ["callable_name", "colored_status", "content_object_link"]}),
-        (_("Schedule"), {"fields": EDITABLE_WHILE_SCHEDULED + ["soft_time_limit", "time_limit"]}),
+        (_("Schedule"), {"fields": [*EDITABLE_WHILE_SCHEDULED, "soft_time_limit", "time_limit"]}),
         (_("Arguments"), {"fields": ["args_display", "kwargs_display"]}),
-        (_("Execution"), {"fields": [
-            "execution_start", "execution_end", "duration_display", "attempts", "worker",
-            "task_id", "queued_at", "dispatches", "heartbeat",
-        ]}),
+        (
+            _("Execution"),
+            {
+                "fields": [
+                    "execution_start",
+                    "execution_end",
+                    "duration_display",
+                    "attempts",
+                    "worker",
+                    "task_id",
+                    "queued_at",
+                    "dispatches",
+                    "heartbeat",
+                ]
+            },
+        ),
         (_("Result"), {"fields": ["return_value_display", "error_display"]}),
-        (_("History"), {"fields": ["rescheduled_from", "created", "updated"],
-                        "classes": ["collapse"]}),
+        (
+            _("History"),
+            {"fields": ["rescheduled_from", "created", "updated"], "classes": ["collapse"]},
+        ),
     ]
     _always_readonly = [
-        "callable_name", "colored_status", "content_object_link", "soft_time_limit",
-        "time_limit", "args_display", "kwargs_display", "execution_start", "execution_end",
-        "duration_display", "attempts", "worker", "task_id", "queued_at", "dispatches", "heartbeat",
-        "return_value_display", "error_display", "rescheduled_from", "created", "updated",
+        "callable_name",
+        "colored_status",
+        "content_object_link",
+        "soft_time_limit",
+        "time_limit",
+        "args_display",
+        "kwargs_display",
+        "execution_start",
+        "execution_end",
+        "duration_display",
+        "attempts",
+        "worker",
+        "task_id",
+        "queued_at",
+        "dispatches",
+        "heartbeat",
+        "return_value_display",
+        "error_display",
+        "rescheduled_from",
+        "created",
+        "updated",
     ]
 
     def get_queryset(self, request):
@@ -129,7 +168,8 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     def colored_status(self, job):
         return format_html(
             '<span style="color:{};font-weight:bold">{}</span>',
-            STATUS_COLOURS.get(job.status, "inherit"), job.get_status_display(),
+            STATUS_COLOURS.get(job.status, "inherit"),
+            job.get_status_display(),
         )
 
     @admin.display(description=_("duration"))
@@ -145,7 +185,9 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         if obj is None:
             return format_html("<em>{}</em>", _("deleted"))
         try:
-            url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+            url = reverse(
+                f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]
+            )
         except NoReverseMatch:
             return str(obj)
         return format_html('<a href="{}">{}</a>', url, obj)
@@ -176,17 +218,27 @@ class ScheduledJobAdmin(admin.ModelAdmin):
             except FutureCeleryError:
                 pass  # it started or finished meanwhile
         skipped = queryset.count() - cancelled
-        self.message_user(request, ngettext(
-            "%(count)d job cancelled.", "%(count)d jobs cancelled.", cancelled
-        ) % {"count": cancelled}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(count)d job cancelled.", "%(count)d jobs cancelled.", cancelled)
+            % {"count": cancelled},
+            messages.SUCCESS,
+        )
         if skipped:
-            self.message_user(request, ngettext(
-                "%(count)d job was not cancelled: only scheduled or queued jobs can be.",
-                "%(count)d jobs were not cancelled: only scheduled or queued jobs can be.",
-                skipped,
-            ) % {"count": skipped}, messages.WARNING)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d job was not cancelled: only scheduled or queued jobs can be.",
+                    "%(count)d jobs were not cancelled: only scheduled or queued jobs can be.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
-    @admin.action(description=_("Run selected jobs again (a copy, due now)"), permissions=["change"])
+    @admin.action(
+        description=_("Run selected jobs again (a copy, due now)"), permissions=["change"]
+    )
     def run_again(self, request, queryset):
         created = 0
         for job in queryset:
@@ -194,13 +246,22 @@ class ScheduledJobAdmin(admin.ModelAdmin):
                 job.reschedule(timezone.now())
                 created += 1
             except Exception as exc:  # e.g. its content object was deleted
-                self.message_user(request, _("Job #%(id)s was not copied: %(error)s") % {
-                    "id": job.pk, "error": exc}, messages.ERROR)
+                self.message_user(
+                    request,
+                    _("Job #%(id)s was not copied: %(error)s") % {"id": job.pk, "error": exc},
+                    messages.ERROR,
+                )
         if created:
-            self.message_user(request, ngettext(
-                "%(count)d job scheduled to run again.", "%(count)d jobs scheduled to run again.",
-                created,
-            ) % {"count": created}, messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d job scheduled to run again.",
+                    "%(count)d jobs scheduled to run again.",
+                    created,
+                )
+                % {"count": created},
+                messages.SUCCESS,
+            )
 
 
 def _pre(text: str):

@@ -19,12 +19,17 @@ def register_tick(using: str = "default") -> None:
 
     seconds = max(1, round(conf.get("TICK_INTERVAL")))
     schedule, _ = IntervalSchedule.objects.using(using).get_or_create(
-        every=seconds, period=IntervalSchedule.SECONDS)
+        every=seconds, period=IntervalSchedule.SECONDS
+    )
     task, created = PeriodicTask.objects.using(using).get_or_create(
         name=TICK_NAME,
-        defaults={"task": TICK_TASK, "interval": schedule, "expire_seconds": seconds * 2,
-                  "description": "Expires overdue jobs, takes back jobs of lost workers, and "
-                                 "hands the jobs due soon to Celery (future_celery)."},
+        defaults={
+            "task": TICK_TASK,
+            "interval": schedule,
+            "expire_seconds": seconds * 2,
+            "description": "Expires overdue jobs, takes back jobs of lost workers, and "
+            "hands the jobs due soon to Celery (future_celery).",
+        },
     )
     if not created and (task.interval_id != schedule.pk or task.task != TICK_TASK):
         task.interval, task.task, task.expire_seconds = schedule, TICK_TASK, seconds * 2

@@ -43,22 +43,32 @@ def producers(app: Any) -> ProducerPool:
     """This process's pool of producers with bounded waits, for the broker ``app`` names."""
     global _pool, _pool_key
     timeout = conf.get("BROKER_TIMEOUT")
-    key = (os.getpid(), app.conf.broker_write_url or app.conf.broker_url,
-           app.conf.broker_transport, timeout)
+    key = (
+        os.getpid(),
+        app.conf.broker_write_url or app.conf.broker_url,
+        app.conf.broker_transport,
+        timeout,
+    )
     with _lock:
         if _pool is None or _pool_key != key:
             _close()
-            options = dict(app.conf.broker_transport_options or {},
-                           # kombu: no retries when the connection cannot be made
-                           max_retries=0,
-                           # Redis (redis-py)
-                           socket_timeout=timeout, socket_connect_timeout=timeout,
-                           # RabbitMQ (py-amqp)
-                           read_timeout=timeout, write_timeout=timeout)
-            connection = app.connection_for_write(connect_timeout=timeout,
-                                                  transport_options=options)
-            _pool = ProducerPool(connection.Pool(limit=app.conf.broker_pool_limit),
-                                 limit=app.conf.broker_pool_limit)
+            options = dict(
+                app.conf.broker_transport_options or {},
+                # kombu: no retries when the connection cannot be made
+                max_retries=0,
+                # Redis (redis-py)
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                # RabbitMQ (py-amqp)
+                read_timeout=timeout,
+                write_timeout=timeout,
+            )
+            connection = app.connection_for_write(
+                connect_timeout=timeout, transport_options=options
+            )
+            _pool = ProducerPool(
+                connection.Pool(limit=app.conf.broker_pool_limit), limit=app.conf.broker_pool_limit
+            )
             _pool_key = key
         return _pool
 
@@ -69,8 +79,14 @@ def failed(app: Any, count: int, exc: BaseException) -> None:
     global _failed_at
     _failed_at = time.monotonic()
     broker = app.connection_for_write().as_uri()  # the password masked
-    logger.warning("Could not hand %s due jobs to the broker %s (%s: %s); they stay scheduled "
-                   "and the tick will dispatch them", count, broker, type(exc).__name__, exc)
+    logger.warning(
+        "Could not hand %s due jobs to the broker %s (%s: %s); they stay scheduled "
+        "and the tick will dispatch them",
+        count,
+        broker,
+        type(exc).__name__,
+        exc,
+    )
     logger.debug("The broker's error", exc_info=exc)
     with _lock:
         _close()

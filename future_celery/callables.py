@@ -32,7 +32,9 @@ def resolve_path(path: str) -> Callable[..., Any]:
     """Import ``package.module.function`` (or ``module.Class.method``) and return it."""
     parts = path.split(".")
     if len(parts) < 2 or not all(part.isidentifier() for part in parts):
-        raise CallableNotFound(f"callable {path!r} is not a dotted path such as 'myapp.jobs.remind'")
+        raise CallableNotFound(
+            f"callable {path!r} is not a dotted path such as 'myapp.jobs.remind'"
+        )
     for split in range(len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:split])
         try:
@@ -61,9 +63,7 @@ def resolve_method(obj: models.Model, name: str) -> Callable[..., Any]:
     """The bound method ``name`` of a content object."""
     method = getattr(obj, name, None)
     if not callable(method):
-        raise CallableNotFound(
-            f"{obj._meta.label} object has no method {name!r} to run as a job"
-        )
+        raise CallableNotFound(f"{obj._meta.label} object has no method {name!r} to run as a job")
     return method
 
 

@@ -97,7 +97,7 @@ def get(name: str) -> Any:
 def _forget(*, setting: str, **kwargs: Any) -> None:
     """Drop the remembered value of a setting that has just changed."""
     if setting.startswith(PREFIX):
-        _values.pop(setting[len(PREFIX):], None)
+        _values.pop(setting[len(PREFIX) :], None)
 
 
 # Connected here, not in apps.ready(): the cache must never outlive a change, whenever the

@@ -155,11 +155,13 @@ class _Statements:
         values = self.transformer.dump_sequence(params, [PyFormat.TEXT] * len(params))
         for attempt in (1, 2):
             if self.prepare:
-                result = self.pgconn.exec_prepared(self._name(sql), values,
-                                                   result_format=Format.BINARY)
+                result = self.pgconn.exec_prepared(
+                    self._name(sql), values, result_format=Format.BINARY
+                )
             else:
-                result = self.pgconn.exec_params(_numbered(sql).encode(self.encoding), values,
-                                                 result_format=Format.BINARY)
+                result = self.pgconn.exec_params(
+                    _numbered(sql).encode(self.encoding), values, result_format=Format.BINARY
+                )
             if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
                 break
             error = self._error(result)
@@ -189,8 +191,10 @@ class _Statements:
         import psycopg
 
         if self.pgconn.status != _CONNECTION_OK:  # the server or the network is gone
-            return psycopg.OperationalError(self.pgconn.error_message.decode(
-                self.encoding, "replace").strip() or "the connection is broken")
+            return psycopg.OperationalError(
+                self.pgconn.error_message.decode(self.encoding, "replace").strip()
+                or "the connection is broken"
+            )
         return psycopg.errors.error_from_result(result, encoding=self.encoding)
 
 

@@ -21,8 +21,16 @@ from .models import ScheduledJob
 logger = logging.getLogger(__name__)
 
 Job = ScheduledJob
-_MESSAGE_FIELDS = ("id", "callable_name", "time_slot_start", "time_slot_end", "queue",
-                   "priority", "soft_time_limit", "time_limit")
+_MESSAGE_FIELDS = (
+    "id",
+    "callable_name",
+    "time_slot_start",
+    "time_slot_end",
+    "queue",
+    "priority",
+    "soft_time_limit",
+    "time_limit",
+)
 
 
 @dataclasses.dataclass
@@ -50,8 +58,9 @@ def tick(now: dt.datetime | None = None) -> TickReport:
     return report
 
 
-def dispatch_due(now: dt.datetime | None = None, ids: Iterable[int] | None = None,
-                 bounded: bool = False) -> int:
+def dispatch_due(
+    now: dt.datetime | None = None, ids: Iterable[int] | None = None, bounded: bool = False
+) -> int:
     """Claim and publish, batch by batch, the scheduled jobs due within the look-ahead
     (only those in ``ids`` when given). Returns how many were published. ``bounded``: over
     the connections of future_celery.broker, which give up after BROKER_TIMEOUT."""
@@ -64,7 +73,7 @@ def dispatch_due(now: dt.datetime | None = None, ids: Iterable[int] | None = Non
         ids = list(ids)
         total = 0
         for start in range(0, len(ids), size):
-            sent = _publish(_claim(now, horizon, ids[start:start + size]), now, bounded)
+            sent = _publish(_claim(now, horizon, ids[start : start + size]), now, bounded)
             if bounded and not broker.available():
                 break  # the broker failed: the rest stays scheduled for the tick
             total += sent
@@ -105,11 +114,17 @@ def _claim(now: dt.datetime, horizon: dt.datetime, ids: list[int] | None) -> lis
     if ids is not None:
         due = due.filter(pk__in=ids)
     with transaction.atomic():
-        rows = list(due.select_for_update(skip_locked=True)
-                    .values_list(*_MESSAGE_FIELDS)[: conf.get("DISPATCH_BATCH_SIZE")])
+        rows = list(
+            due.select_for_update(skip_locked=True).values_list(*_MESSAGE_FIELDS)[
+                : conf.get("DISPATCH_BATCH_SIZE")
+            ]
+        )
         if rows:
             Job.objects.filter(pk__in=[row[0] for row in rows]).update(
-                status=Job.STATUS_QUEUED, queued_at=now, dispatches=1, updated=now,
+                status=Job.STATUS_QUEUED,
+                queued_at=now,
+                dispatches=1,
+                updated=now,
                 task_id=Concat(Value("fc-"), Cast("id", CharField()), Value(f"-{token}")),
             )
     return [(*row, f"fc-{row[0]}-{token}") for row in rows]
@@ -131,8 +146,9 @@ def republish_stale(now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     if not _stale(now, first_wait_only=True).exists():  # the usual case: one index probe
         return 0
-    return _resend(lambda: _stale(now), now, "queued jobs not started in time (lost, or "
-                   "behind a backlog)")
+    return _resend(
+        lambda: _stale(now), now, "queued jobs not started in time (lost, or behind a backlog)"
+    )
 
 
 def resend_for_lost_workers(now: dt.datetime | None = None) -> int:
@@ -144,9 +160,13 @@ def resend_for_lost_workers(now: dt.datetime | None = None) -> int:
     total = 0
     for lost in workers.find_lost(now):
         died_by = lost.last_seen + dt.timedelta(seconds=2 * conf.get("HEARTBEAT_INTERVAL"))
-        total += _resend(lambda died_by=died_by: Job.objects.filter(
-            status=Job.STATUS_QUEUED, queued_at__lte=died_by).order_by("queued_at"), now,
-            f"queued jobs whose messages lost worker {lost.name} may have held")
+        total += _resend(
+            lambda died_by=died_by: Job.objects.filter(
+                status=Job.STATUS_QUEUED, queued_at__lte=died_by
+            ).order_by("queued_at"),
+            now,
+            f"queued jobs whose messages lost worker {lost.name} may have held",
+        )
     return total
 
 
@@ -156,12 +176,15 @@ def _resend(candidates, now: dt.datetime, why: str) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            rows = list(candidates().select_for_update(skip_locked=True)
-                        .values_list(*_MESSAGE_FIELDS, "task_id")
-                        [: conf.get("DISPATCH_BATCH_SIZE")])
+            rows = list(
+                candidates()
+                .select_for_update(skip_locked=True)
+                .values_list(*_MESSAGE_FIELDS, "task_id")[: conf.get("DISPATCH_BATCH_SIZE")]
+            )
             if rows:
                 Job.objects.filter(pk__in=[row[0] for row in rows]).update(
-                    queued_at=now, dispatches=F("dispatches") + 1, updated=now)
+                    queued_at=now, dispatches=F("dispatches") + 1, updated=now
+                )
         if rows:
             logger.warning("Sending again the messages of %s %s", len(rows), why)
         total += _publish(rows, now)
@@ -173,8 +196,9 @@ def _stale(now: dt.datetime, first_wait_only: bool = False):
     """Queued jobs whose last message went out more than LOOKAHEAD + REQUEUE_AFTER * 2 **
     (messages sent - 1) seconds ago (the look-ahead covers a message's eta), oldest first.
     With ``first_wait_only``, a superset: those past the first wait, whatever their count."""
+
     def sent_before(doublings: int) -> dt.datetime:
-        wait = conf.get("LOOKAHEAD") + conf.get("REQUEUE_AFTER") * 2 ** doublings
+        wait = conf.get("LOOKAHEAD") + conf.get("REQUEUE_AFTER") * 2**doublings
         return now - dt.timedelta(seconds=wait)
 
     # A range of the partial index fc_queued_idx.
@@ -202,8 +226,10 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
     try:
         if bounded:
             pool = broker.producers(app)
-            with pool.acquire(block=True, timeout=conf.get("BROKER_TIMEOUT")) as producer, \
-                    producer.batch(max_size=1000):
+            with (
+                pool.acquire(block=True, timeout=conf.get("BROKER_TIMEOUT")) as producer,
+                producer.batch(max_size=1000),
+            ):
                 messages.send(producer, batch, now, retry=False)
         else:
             with app.producer_or_acquire() as producer, producer.batch(max_size=1000):
@@ -212,13 +238,22 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
         if bounded:
             broker.failed(app, len(batch), exc)
         else:
-            logger.warning("Could not hand %s due jobs to the broker %s (%s: %s); they go back "
-                           "to scheduled and the next tick tries again", len(batch),
-                           app.connection_for_write().as_uri(), type(exc).__name__, exc)
+            logger.warning(
+                "Could not hand %s due jobs to the broker %s (%s: %s); they go back "
+                "to scheduled and the next tick tries again",
+                len(batch),
+                app.connection_for_write().as_uri(),
+                type(exc).__name__,
+                exc,
+            )
             logger.debug("The broker's error", exc_info=exc)
         Job.objects.filter(status=Job.STATUS_QUEUED, task_id__in=[row[-1] for row in batch]).update(
-            status=Job.STATUS_SCHEDULED, task_id="", queued_at=None, dispatches=0,
-            updated=timezone.now())
+            status=Job.STATUS_SCHEDULED,
+            task_id="",
+            queued_at=None,
+            dispatches=0,
+            updated=timezone.now(),
+        )
         return 0
     return len(batch)
 

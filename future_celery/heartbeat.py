@@ -47,8 +47,9 @@ class Heartbeat:
         if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
             self._pid = os.getpid()
             self._jobs = set()
-            self._thread = threading.Thread(target=self._run, name="future_celery-heartbeat",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run, name="future_celery-heartbeat", daemon=True
+            )
             self._thread.start()
 
     def _run(self) -> None:
@@ -60,7 +61,8 @@ class Heartbeat:
             try:
                 now = timezone.now()
                 ScheduledJob.objects.filter(pk__in=jobs, status=ScheduledJob.STATUS_RUNNING).update(
-                    heartbeat=now)
+                    heartbeat=now
+                )
             except DatabaseError:
                 logger.warning("Heartbeat of jobs %s failed; retrying", jobs, exc_info=True)
                 connection.close()  # this thread's connection; reconnects next time

@@ -33,8 +33,9 @@ def insert(job: ScheduledJob) -> None:
     if job.pk is not None or db.vendor != "postgresql":
         job.save(using=using)
         return
-    signals.pre_save.send(sender=ScheduledJob, instance=job, raw=False, using=using,
-                          update_fields=None)
+    signals.pre_save.send(
+        sender=ScheduledJob, instance=job, raw=False, using=using, update_fields=None
+    )
     _stamp(job, timezone.now())
     values = list(_values_of(with_pk=False)(job))
     for index in _json_columns():
@@ -43,12 +44,14 @@ def insert(job: ScheduledJob) -> None:
         cursor.execute(_insert_sql(using), values)
         job.pk = cursor.fetchone()[0]
     job._state.adding, job._state.db = False, using
-    signals.post_save.send(sender=ScheduledJob, instance=job, created=True, update_fields=None,
-                           raw=False, using=using)
+    signals.post_save.send(
+        sender=ScheduledJob, instance=job, created=True, update_fields=None, raw=False, using=using
+    )
 
 
-def insert_many(jobs: Iterable[ScheduledJob], count: int, batch_size: int,
-                using: str) -> list[ScheduledJob]:
+def insert_many(
+    jobs: Iterable[ScheduledJob], count: int, batch_size: int, using: str
+) -> list[ScheduledJob]:
     """Insert the ``count`` new jobs that ``jobs`` yields, ``batch_size`` rows at a time, and
     return them. No model signals, as with bulk_create.
 
@@ -72,21 +75,26 @@ def insert_many(jobs: Iterable[ScheduledJob], count: int, batch_size: int,
     with db.cursor() as cursor:
         raw = cursor.cursor
         # Binary COPY, each column sent as the type the table has.
-        cursor.execute("SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
-                       "%s::regclass AND attnum > 0 AND NOT attisdropped",
-                       [ScheduledJob._meta.db_table])
+        cursor.execute(
+            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
+            "%s::regclass AND attnum > 0 AND NOT attisdropped",
+            [ScheduledJob._meta.db_table],
+        )
         column_types = dict(cursor.fetchall())
         types = [column_types[f.column] for f in fields]
         for oid in {column_types[f.column] for f in fields if isinstance(f, models.JSONField)}:
             raw.adapters.register_dumper(None, _binary_jsonb_dumper(oid))
-        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)",
-                       [ScheduledJob._meta.db_table, ScheduledJob._meta.pk.column])
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)",
+            [ScheduledJob._meta.db_table, ScheduledJob._meta.pk.column],
+        )
         sequence = cursor.fetchone()[0]
         for start in range(0, count, batch_size):
             size = min(batch_size, count - start)
             # The sequence named once: looked up per row, it cost 7 µs an id.
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
-                           [sequence, size])
+            cursor.execute(
+                "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, size]
+            )
             ids = cursor.fetchall()
             with raw.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(types)
@@ -107,8 +115,11 @@ def _stamp(job: ScheduledJob, now: Any) -> None:
 
 @functools.cache
 def _automatic_dates() -> tuple[str, ...]:
-    return tuple(f.attname for f in _fields(with_pk=False)
-                 if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+    return tuple(
+        f.attname
+        for f in _fields(with_pk=False)
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    )
 
 
 @functools.cache
@@ -135,8 +146,10 @@ def _insert_sql(using: str) -> str:
     fields = _fields(with_pk=False)
     columns = ", ".join(quote(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
-    return (f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
-            f"VALUES ({placeholders}) RETURNING {quote(ScheduledJob._meta.pk.column)}")
+    return (
+        f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
+        f"VALUES ({placeholders}) RETURNING {quote(ScheduledJob._meta.pk.column)}"
+    )
 
 
 def _jsonb(value: Any) -> Any:

@@ -39,8 +39,13 @@ def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None 
     """Mark ``job`` running (attempts + 1) if it is still in ``from_status``; True if we won."""
     now = now or timezone.now()
     won = Job.objects.filter(pk=job.pk, status=from_status).update(
-        status=Job.STATUS_RUNNING, attempts=job.attempts + 1, execution_start=now,
-        execution_end=None, heartbeat=now, worker=worker, updated=now,
+        status=Job.STATUS_RUNNING,
+        attempts=job.attempts + 1,
+        execution_start=now,
+        execution_end=None,
+        heartbeat=now,
+        worker=worker,
+        updated=now,
     )
     if won:
         job.status, job.attempts, job.execution_start = Job.STATUS_RUNNING, job.attempts + 1, now
@@ -57,15 +62,24 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
     now = timezone.now()
     if delete or not conf.get("KEEP_COMPLETED"):
         done = Job.objects.filter(
-            pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts).delete()[0]
+            pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts
+        ).delete()[0]
     else:
         job.return_value = "" if result is None else cap_text(str(result))
         conn = default_connection()
         stamp = _sql_time(now, conn)
-        done, _ = execute_hot(_complete_sql(conn.vendor, _unflushed(conn)), [
-            Job.STATUS_COMPLETE, stamp, job.return_value, stamp,
-            job.pk, Job.STATUS_RUNNING, job.attempts,
-        ])
+        done, _ = execute_hot(
+            _complete_sql(conn.vendor, _unflushed(conn)),
+            [
+                Job.STATUS_COMPLETE,
+                stamp,
+                job.return_value,
+                stamp,
+                job.pk,
+                Job.STATUS_RUNNING,
+                job.attempts,
+            ],
+        )
     if not done:
         raise InvalidJobState(
             f"job #{job.pk} attempt {job.attempts} is no longer running here (it was declared "
@@ -94,16 +108,21 @@ def _unflushed(conn: Any = None) -> bool:
     before then forgets them, and the job is then recovered as if it had still been queued
     or running at the crash."""
     conn = conn or default_connection()
-    return (conn.vendor == "postgresql" and not conn.in_atomic_block
-            and not conf.get("SYNCHRONOUS_COMMIT"))
+    return (
+        conn.vendor == "postgresql"
+        and not conn.in_atomic_block
+        and not conf.get("SYNCHRONOUS_COMMIT")
+    )
 
 
 @functools.cache
 def _complete_sql(vendor: str, unflushed: bool = False) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
-    return (f"UPDATE {table} SET status = %s, execution_end = %s, return_value = %s, "
-            f"error = '', heartbeat = NULL, updated = %s{_UNFLUSH if unflushed else ''} "
-            f"WHERE id = %s AND {_STATUS_IS} AND attempts = %s")
+    return (
+        f"UPDATE {table} SET status = %s, execution_end = %s, return_value = %s, "
+        f"error = '', heartbeat = NULL, updated = %s{_UNFLUSH if unflushed else ''} "
+        f"WHERE id = %s AND {_STATUS_IS} AND attempts = %s"
+    )
 
 
 def fail(job: Job, error: str) -> bool:
@@ -126,12 +145,15 @@ def lose(job: Job, error: str) -> bool:
     limit = conf.get("MAX_LOST")
     if job.lost > limit:
         times = "once" if job.lost == 1 else f"{job.lost} times"
-        error += (f"\nThis job's attempts were lost with their worker {times} "
-                  f"(FUTURE_CELERY_MAX_LOST = {limit}), so it is failed: does the job itself "
-                  "kill its worker, for instance by running out of memory?")
+        error += (
+            f"\nThis job's attempts were lost with their worker {times} "
+            f"(FUTURE_CELERY_MAX_LOST = {limit}), so it is failed: does the job itself "
+            "kill its worker, for instance by running out of memory?"
+        )
         return _end_attempt(job, error, now, None)
-    return _end_attempt(job, f"{error}\nRetried (lost {job.lost} of {limit} times allowed).",
-                        now, now)
+    return _end_attempt(
+        job, f"{error}\nRetried (lost {job.lost} of {limit} times allowed).", now, now
+    )
 
 
 def _end_attempt(job: Job, error: str, now: dt.datetime, retry_at: dt.datetime | None) -> bool:
@@ -145,10 +167,17 @@ def _end_attempt(job: Job, error: str, now: dt.datetime, retry_at: dt.datetime |
         job.status = Job.STATUS_FAILED
     # The task id and dispatch facts stay: they name this attempt's message in Flower and
     # the worker log (a retry's dispatch records its own).
-    return bool(Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
-        status=job.status, time_slot_start=job.time_slot_start, error=job.error,
-        execution_end=now, heartbeat=None, lost=job.lost, updated=now,
-    ))
+    return bool(
+        Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
+            status=job.status,
+            time_slot_start=job.time_slot_start,
+            error=job.error,
+            execution_end=now,
+            heartbeat=None,
+            lost=job.lost,
+            updated=now,
+        )
+    )
 
 
 def expire_overdue(now: dt.datetime | None = None, queued_too: bool = False) -> int:
@@ -158,7 +187,8 @@ def expire_overdue(now: dt.datetime | None = None, queued_too: bool = False) -> 
     expired = Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
     if queued_too:
         expired += Job.objects.filter(status=Job.STATUS_QUEUED, time_slot_end__lte=now).update(
-            status=Job.STATUS_EXPIRED, updated=now)
+            status=Job.STATUS_EXPIRED, updated=now
+        )
     return expired
 
 
@@ -220,16 +250,24 @@ def _converters(vendor: str) -> list[tuple[int, list, Any]]:
 def expire_delivered(job_id: int, task_id: str) -> bool:
     """Mark a job expired whose message came after its expiry (or was dropped as expired)."""
     now = timezone.now()
-    return bool(Job.objects.filter(
-        pk=job_id, status=Job.STATUS_QUEUED, task_id=task_id, time_slot_end__lte=now,
-    ).update(status=Job.STATUS_EXPIRED, updated=now))
+    return bool(
+        Job.objects.filter(
+            pk=job_id,
+            status=Job.STATUS_QUEUED,
+            task_id=task_id,
+            time_slot_end__lte=now,
+        ).update(status=Job.STATUS_EXPIRED, updated=now)
+    )
 
 
 def cancel_delivered(job_id: int, task_id: str) -> bool:
     """Mark a queued job cancelled whose message was revoked (e.g. from Flower)."""
     now = timezone.now()
-    return bool(Job.objects.filter(pk=job_id, status=Job.STATUS_QUEUED, task_id=task_id).update(
-        status=Job.STATUS_CANCELLED, execution_end=now, updated=now))
+    return bool(
+        Job.objects.filter(pk=job_id, status=Job.STATUS_QUEUED, task_id=task_id).update(
+            status=Job.STATUS_CANCELLED, execution_end=now, updated=now
+        )
+    )
 
 
 def fail_delivered(job_id: int, task_id: str, error: str, lost: bool = False) -> bool:
@@ -252,9 +290,12 @@ def recover_lost(now: dt.datetime | None = None) -> int:
     ).order_by("heartbeat")
     recovered = 0
     for job in list(lost[: conf.get("DISPATCH_BATCH_SIZE")]):  # no server-side cursor
-        recovered += lose(job, (
-            f"Worker lost: {job.worker or 'the worker'} stopped sending heartbeats for this job "
-            f"(last {job.heartbeat.isoformat() if job.heartbeat else 'never'}, timeout "
-            f"{timeout:g}s); it was killed, ran out of memory or lost its host."
-        ))
+        recovered += lose(
+            job,
+            (
+                f"Worker lost: {job.worker or 'the worker'} stopped sending heartbeats for this job "
+                f"(last {job.heartbeat.isoformat() if job.heartbeat else 'never'}, timeout "
+                f"{timeout:g}s); it was killed, ran out of memory or lost its host."
+            ),
+        )
     return recovered

@@ -21,7 +21,9 @@ from django.db import connections
 from .exceptions import RunnerAlreadyActive
 
 # pg_try_advisory_lock takes a bigint; this one is "future_celery runner".
-_ADVISORY_KEY = int.from_bytes(hashlib.sha256(b"future_celery runner").digest()[:8], "big", signed=True)
+_ADVISORY_KEY = int.from_bytes(
+    hashlib.sha256(b"future_celery runner").digest()[:8], "big", signed=True
+)
 _BUSY = (
     "another runscheduledjobs runner is active on this database; it releases its lock "
     "when it finishes or dies"

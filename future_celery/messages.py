@@ -33,8 +33,9 @@ from kombu.common import Broadcast
 
 # One claimed job, as the dispatcher hands it over: id, callable name (the message's shadow
 # name), scheduled time, expiry, queue, priority, soft and hard time limits, task id.
-Row = tuple[int, str, dt.datetime, dt.datetime | None, str, int | None, float | None,
-            float | None, str]
+Row = tuple[
+    int, str, dt.datetime, dt.datetime | None, str, int | None, float | None, float | None, str
+]
 
 
 def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | None = None) -> None:
@@ -44,16 +45,20 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | Non
     from .tasks import run_job
 
     app = run_job.app
-    if app.conf.task_always_eager or detect_quorum_queues(
-            app, producer.connection.transport.driver_type)[0]:
+    if (
+        app.conf.task_always_eager
+        or detect_quorum_queues(app, producer.connection.transport.driver_type)[0]
+    ):
         for row in rows:
             run_job.apply_async(producer=producer, retry=retry, **_apply_async_options(row, now))
         return
     amqp, name = app.amqp, run_job.name
     parent = app.current_worker_task  # set when a job schedules jobs due at once
     common = {
-        "reply_to": app.thread_oid, "create_sent_event": app.conf.task_send_sent_event,
-        "origin": anon_nodename(), "ignore_result": run_job.ignore_result,
+        "reply_to": app.thread_oid,
+        "create_sent_event": app.conf.task_send_sent_event,
+        "origin": anon_nodename(),
+        "ignore_result": run_job.ignore_result,
         "root_id": (parent.request.root_id or parent.request.id) if parent else None,
         "parent_id": parent.request.id if parent else None,
     }
@@ -64,9 +69,18 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | Non
             route = routes[queue, priority] = _route(run_job, queue, priority, job_id)
             _declare(producer, route)
         message = amqp.create_task_message(
-            task_id, name, [job_id], {}, eta=start if start > now else None, expires=end,
-            shadow=shadow, time_limit=hard, soft_time_limit=soft,
-            argsrepr=f"[{job_id}]", kwargsrepr="{}", **common,
+            task_id,
+            name,
+            [job_id],
+            {},
+            eta=start if start > now else None,
+            expires=end,
+            shadow=shadow,
+            time_limit=hard,
+            soft_time_limit=soft,
+            argsrepr=f"[{job_id}]",
+            kwargsrepr="{}",
+            **common,
         )
         amqp.send_task_message(producer, name, message, retry=retry, **route)
 
@@ -93,8 +107,13 @@ def _declare(producer: Any, route: dict) -> None:
 def _apply_async_options(row: Row, now: dt.datetime) -> dict:
     job_id, shadow, start, end, queue, priority, soft, hard, task_id = row
     return {
-        "args": [job_id], "task_id": task_id, "shadow": shadow,
-        "eta": start if start > now else None, "expires": end,
-        "queue": queue or None, "priority": priority,
-        "soft_time_limit": soft, "time_limit": hard,
+        "args": [job_id],
+        "task_id": task_id,
+        "shadow": shadow,
+        "eta": start if start > now else None,
+        "expires": end,
+        "queue": queue or None,
+        "priority": priority,
+        "soft_time_limit": soft,
+        "time_limit": hard,
     }

@@ -29,7 +29,8 @@ class ScheduledJobQuerySet(models.QuerySet):
         """Jobs handed to Celery whose time has come and that no worker has started, oldest
         first (queued jobs are the few in flight: their partial index holds only them)."""
         return self.filter(status=ScheduledJob.STATUS_QUEUED, time_slot_start__lte=now).order_by(
-            "time_slot_start", "id")
+            "time_slot_start", "id"
+        )
 
     def overdue(self, now: dt.datetime) -> ScheduledJobQuerySet:
         """Scheduled jobs whose expiry has passed before they ran. An expiry is always after
@@ -57,7 +58,8 @@ class ScheduledJobQuerySet(models.QuerySet):
             following = _next_period(period, kind)
             start = timezone.make_aware(dt.datetime(following.year, following.month, following.day))
             current = unfiltered.filter(time_slot_start__gte=start).aggregate(
-                first=models.Min("time_slot_start"))["first"]
+                first=models.Min("time_slot_start")
+            )["first"]
         return found if order == "ASC" else found[::-1]
 
     def datetimes(self, field_name: str, kind: str, order: str = "ASC", tzinfo=None):
@@ -65,8 +67,10 @@ class ScheduledJobQuerySet(models.QuerySet):
         hierarchy asks of a DateTimeField)."""
         if field_name != "time_slot_start" or kind not in ("year", "month", "day") or tzinfo:
             return super().datetimes(field_name, kind, order, tzinfo)
-        return [timezone.make_aware(dt.datetime(day.year, day.month, day.day))
-                for day in self.dates(field_name, kind, order)]
+        return [
+            timezone.make_aware(dt.datetime(day.year, day.month, day.day))
+            for day in self.dates(field_name, kind, order)
+        ]
 
 
 def _period_start(day: dt.date, kind: str) -> dt.date:
@@ -123,8 +127,12 @@ class ScheduledJob(models.Model):
     return_value = models.TextField(_("return value"), blank=True, default="")
 
     content_type = models.ForeignKey(
-        ContentType, verbose_name=_("content type"), on_delete=models.CASCADE,
-        null=True, blank=True, db_index=False,  # fc_object_idx starts with it
+        ContentType,
+        verbose_name=_("content type"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        db_index=False,  # fc_object_idx starts with it
     )
     # Text, so that objects with any primary key type (int, UUID, str) can be referenced.
     object_id = models.CharField(_("object id"), max_length=255, blank=True, default="")
@@ -148,8 +156,13 @@ class ScheduledJob(models.Model):
     dispatches = models.PositiveIntegerField(_("messages sent"), default=0)
     heartbeat = models.DateTimeField(_("heartbeat"), null=True, blank=True)
     rescheduled_from = models.ForeignKey(
-        "self", verbose_name=_("rescheduled from"), on_delete=models.SET_NULL,
-        null=True, blank=True, related_name="rescheduled_as", db_index=False,  # partial index below
+        "self",
+        verbose_name=_("rescheduled from"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="rescheduled_as",
+        db_index=False,  # partial index below
     )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     # Set by save(); every update() of a state change sets it too.
@@ -164,21 +177,30 @@ class ScheduledJob(models.Model):
         indexes = [
             # "Scheduled jobs due by T, oldest first": one range scan of a small index.
             models.Index(
-                fields=["time_slot_start", "id"], name="fc_due_idx",
+                fields=["time_slot_start", "id"],
+                name="fc_due_idx",
                 condition=Q(status="scheduled"),
             ),
             # Queued jobs that never started, and running jobs whose heartbeat stopped.
             models.Index(fields=["queued_at"], name="fc_queued_idx", condition=Q(status="queued")),
-            models.Index(fields=["heartbeat"], name="fc_running_idx", condition=Q(status="running")),
+            models.Index(
+                fields=["heartbeat"], name="fc_running_idx", condition=Q(status="running")
+            ),
             # The admin: newest first, optionally filtered by status.
             models.Index(fields=["-time_slot_start", "-id"], name="fc_admin_idx"),
             models.Index(fields=["status", "-time_slot_start"], name="fc_status_idx"),
             # Only rows that have them: most jobs have no content object and are no copy, and
             # every index costs each state change of every job.
-            models.Index(fields=["content_type", "object_id"], name="fc_object_idx",
-                         condition=Q(content_type__isnull=False)),
-            models.Index(fields=["rescheduled_from"], name="fc_rescheduled_idx",
-                         condition=Q(rescheduled_from__isnull=False)),
+            models.Index(
+                fields=["content_type", "object_id"],
+                name="fc_object_idx",
+                condition=Q(content_type__isnull=False),
+            ),
+            models.Index(
+                fields=["rescheduled_from"],
+                name="fc_rescheduled_idx",
+                condition=Q(rescheduled_from__isnull=False),
+            ),
         ]
 
     def __repr__(self) -> str:
@@ -241,8 +263,9 @@ class Worker(models.Model):
         return f"{self.name} (pid {self.pid})"
 
 
-def job_from_fields(fields: dict[str, Any], db: str | None = None,
-                    init_signals: bool | None = None) -> ScheduledJob:
+def job_from_fields(
+    fields: dict[str, Any], db: str | None = None, init_signals: bool | None = None
+) -> ScheduledJob:
     """A ScheduledJob with every concrete field's attribute (``fields``: attname to value, in
     the model's field order), as ``ScheduledJob(*fields.values())`` makes it; loaded from
     ``db`` when given, as Model.from_db() marks it. Unless something listens to the model's
@@ -250,8 +273,9 @@ def job_from_fields(fields: dict[str, Any], db: str | None = None,
     Model.__init__, in a third of the time: the worker makes one per job, schedule_jobs() one
     per row."""
     if init_signals is None:
-        init_signals = (signals.pre_init.has_listeners(ScheduledJob)
-                        or signals.post_init.has_listeners(ScheduledJob))
+        init_signals = signals.pre_init.has_listeners(
+            ScheduledJob
+        ) or signals.post_init.has_listeners(ScheduledJob)
     if init_signals:
         job = ScheduledJob(*fields.values())
     else:

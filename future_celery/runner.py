@@ -30,8 +30,9 @@ class RunReport:
     failed_job: ScheduledJob | None = None
 
 
-def run_jobs(now: dt.datetime | None = None, delete_completed: bool = False,
-             ignore_errors: bool = False) -> RunReport:
+def run_jobs(
+    now: dt.datetime | None = None, delete_completed: bool = False, ignore_errors: bool = False
+) -> RunReport:
     """Run every job due by ``now`` that no worker has started, in time order, each in its
     own transaction, as django-future did. Without ``ignore_errors`` the first failure stops
     the run and its exception is raised here, once the job's row says failed and holds the
@@ -42,8 +43,9 @@ def run_jobs(now: dt.datetime | None = None, delete_completed: bool = False,
     return report
 
 
-def run_due(now: dt.datetime | None = None, delete_completed: bool = False,
-            stop_on_error: bool = True) -> RunReport:
+def run_due(
+    now: dt.datetime | None = None, delete_completed: bool = False, stop_on_error: bool = True
+) -> RunReport:
     """Expire overdue jobs, then run the due ones: those still scheduled and those handed to
     Celery that no worker has started (queued). Each is claimed with the same conditional
     update as a worker's claim, so a worker that gets its message later finds it taken and
@@ -65,8 +67,10 @@ def run_due(now: dt.datetime | None = None, delete_completed: bool = False,
                 lifecycle.fail(job, traceback.format_exc())
                 report.failed.append(job.pk)
                 if stop_on_error:
-                    error.add_note(f"future_celery: raised by job #{job.pk} "
-                                   f"({job.callable_name}), recorded on its row as failed")
+                    error.add_note(
+                        f"future_celery: raised by job #{job.pk} "
+                        f"({job.callable_name}), recorded on its row as failed"
+                    )
                     report.error, report.failed_job = error, job
                     break
             else:
@@ -77,6 +81,12 @@ def run_due(now: dt.datetime | None = None, delete_completed: bool = False,
 def _next_due(now: dt.datetime) -> ScheduledJob | None:
     """The oldest job due by ``now`` that is scheduled or queued and has not expired (one
     probe of each status's index, not a scan of every row)."""
-    candidates = [job for job in (ScheduledJob.objects.due(now).first(),
-                                  ScheduledJob.objects.queued_due(now).first()) if job]
+    candidates = [
+        job
+        for job in (
+            ScheduledJob.objects.due(now).first(),
+            ScheduledJob.objects.queued_due(now).first(),
+        )
+        if job
+    ]
     return min(candidates, key=lambda job: (job.time_slot_start, job.pk), default=None)

@@ -48,9 +48,17 @@ def schedule_job(
     passed to the callable as its first argument.
     """
     job = prepare_job(
-        when, callable, args=args, kwargs=kwargs, expires=expires,
-        content_object=content_object, queue=queue, priority=priority,
-        max_attempts=max_attempts, soft_time_limit=soft_time_limit, time_limit=time_limit,
+        when,
+        callable,
+        args=args,
+        kwargs=kwargs,
+        expires=expires,
+        content_object=content_object,
+        queue=queue,
+        priority=priority,
+        max_attempts=max_attempts,
+        soft_time_limit=soft_time_limit,
+        time_limit=time_limit,
     )
     insertion.insert(job)
     _dispatch_soon([job])
@@ -88,26 +96,48 @@ class _Context:
             max_attempts=conf.get("MAX_ATTEMPTS"),
             soft_time_limit=conf.get("SOFT_TIME_LIMIT"),
             time_limit=conf.get("TIME_LIMIT"),
-            init_signals=(signals.pre_init.has_listeners(ScheduledJob)
-                          or signals.post_init.has_listeners(ScheduledJob)),
+            init_signals=(
+                signals.pre_init.has_listeners(ScheduledJob)
+                or signals.post_init.has_listeners(ScheduledJob)
+            ),
         )
 
 
-def prepare_job(when: When, callable: str | Callable[..., Any], *, args: Any = (),
-                kwargs: dict[str, Any] | None = None, context: _Context | None = None,
-                **options: Any) -> ScheduledJob:
+def prepare_job(
+    when: When,
+    callable: str | Callable[..., Any],
+    *,
+    args: Any = (),
+    kwargs: dict[str, Any] | None = None,
+    context: _Context | None = None,
+    **options: Any,
+) -> ScheduledJob:
     """The validated, unsaved job that schedule_job() would save. A batch passes one
     ``context`` for all its jobs (settings, time zone and callables looked up once)."""
     encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
-    return _build(when, callable, encoded_args, encoded_kwargs,
-                  context=context or _Context.current(), **options)
+    return _build(
+        when,
+        callable,
+        encoded_args,
+        encoded_kwargs,
+        context=context or _Context.current(),
+        **options,
+    )
 
 
 def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> ScheduledJob:
     """A saved copy of ``job`` at ``when``; a relative ``when`` counts from its scheduled time."""
     unknown = set(overrides) - {
-        "callable", "args", "kwargs", "expires", "content_object", "queue", "priority",
-        "max_attempts", "soft_time_limit", "time_limit",
+        "callable",
+        "args",
+        "kwargs",
+        "expires",
+        "content_object",
+        "queue",
+        "priority",
+        "max_attempts",
+        "soft_time_limit",
+        "time_limit",
     }
     if unknown:
         raise TypeError(f"reschedule() got unexpected keyword arguments {sorted(unknown)}")
@@ -124,10 +154,13 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
         **overrides,
     }
     new = _build(
-        when, options.pop("callable"),
+        when,
+        options.pop("callable"),
         job.args if args is None else encoded_args,
         job.kwargs if kwargs is None else encoded_kwargs,
-        base=job.time_slot_start, context=_Context.current(), **options,
+        base=job.time_slot_start,
+        context=_Context.current(),
+        **options,
     )
     new.rescheduled_from = job
     insertion.insert(new)
@@ -135,12 +168,22 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
     return new
 
 
-def _build(when: When, target: str | Callable[..., Any], args: list[Any],
-           kwargs: dict[str, Any], *, context: _Context, base: dt.datetime | None = None,
-           expires: When | None = DEFAULT, content_object: models.Model | None = None,
-           queue: str | None = None, priority: int | None = None,
-           max_attempts: int | None = None, soft_time_limit: float | None = None,
-           time_limit: float | None = None) -> ScheduledJob:
+def _build(
+    when: When,
+    target: str | Callable[..., Any],
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    context: _Context,
+    base: dt.datetime | None = None,
+    expires: When | None = DEFAULT,
+    content_object: models.Model | None = None,
+    queue: str | None = None,
+    priority: int | None = None,
+    max_attempts: int | None = None,
+    soft_time_limit: float | None = None,
+    time_limit: float | None = None,
+) -> ScheduledJob:
     run_at = timespec.resolve(when, base, context.timezone)
     if expires is DEFAULT:
         expires = context.expires
@@ -199,8 +242,9 @@ def _field_defaults() -> tuple[dict[str, Any], tuple[tuple[str, models.Field], .
     return {f.attname: f.get_default() for f in fields}, made_per_job
 
 
-def _callable_name(target: str | Callable[..., Any],
-                   content_object: models.Model | None) -> tuple[str, str | None]:
+def _callable_name(
+    target: str | Callable[..., Any], content_object: models.Model | None
+) -> tuple[str, str | None]:
     """The stored name of the callable, checked to resolve now; and the object's model label."""
     label = None
     if content_object is not None:
@@ -271,8 +315,9 @@ def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> lis
     using = router.db_for_write(ScheduledJob)
     with _collector_paused(), transaction.atomic(using=using):
         # Each job is validated as its row is written; a bad one rolls back the rows before it.
-        made = insertion.insert_many(_prepared(specs, _Context.current()), len(specs),
-                                     batch_size, using)
+        made = insertion.insert_many(
+            _prepared(specs, _Context.current()), len(specs), batch_size, using
+        )
         _dispatch_soon(made)
     return made
 

@@ -48,11 +48,20 @@ def _load_float(text: str) -> float:
 # Tagged scalar types: name -> (type test, encode, decode). Order matters: datetime before
 # date, since a datetime is a date. Tuples and dicts are tagged in encode/decode themselves.
 _TAGGED: list[tuple[str, Callable[[Any], bool], Callable[[Any], Any], Callable[[Any], Any]]] = [
-    ("datetime", lambda v: isinstance(v, dt.datetime), dt.datetime.isoformat, dt.datetime.fromisoformat),
+    (
+        "datetime",
+        lambda v: isinstance(v, dt.datetime),
+        dt.datetime.isoformat,
+        dt.datetime.fromisoformat,
+    ),
     ("date", lambda v: isinstance(v, dt.date), dt.date.isoformat, dt.date.fromisoformat),
     ("time", lambda v: isinstance(v, dt.time), dt.time.isoformat, dt.time.fromisoformat),
-    ("timedelta", lambda v: isinstance(v, dt.timedelta),
-     lambda v: [v.days, v.seconds, v.microseconds], lambda v: dt.timedelta(*v)),
+    (
+        "timedelta",
+        lambda v: isinstance(v, dt.timedelta),
+        lambda v: [v.days, v.seconds, v.microseconds],
+        lambda v: dt.timedelta(*v),
+    ),
     ("decimal", lambda v: isinstance(v, decimal.Decimal), str, decimal.Decimal),
     ("uuid", lambda v: isinstance(v, uuid.UUID), str, uuid.UUID),
     ("float", lambda v: isinstance(v, float) and not math.isfinite(v), repr, _load_float),
@@ -79,13 +88,17 @@ def encode(value: Any, path: str = "argument") -> Any:
     """``value`` as JSON-native data; ArgumentNotSerializable names what cannot be stored."""
     if isinstance(value, str):
         return _no_nul(value, path)
-    if value is None or isinstance(value, (bool, int)) or (
-        isinstance(value, float) and math.isfinite(value)
+    if (
+        value is None
+        or isinstance(value, (bool, int))
+        or (isinstance(value, float) and math.isfinite(value))
     ):
         return value
     if isinstance(value, (list, tuple)):
-        items = [item if type(item) in _PLAIN else encode(item, f"{path}[{i}]")
-                 for i, item in enumerate(value)]
+        items = [
+            item if type(item) in _PLAIN else encode(item, f"{path}[{i}]")
+            for i, item in enumerate(value)
+        ]
         return {TAG + "tuple": items} if isinstance(value, tuple) else items
     if isinstance(value, dict):
         encoded = {}
@@ -118,7 +131,7 @@ def decode(data: Any) -> Any:
         return [decode(item) for item in data]
     if isinstance(data, dict):
         if len(data) == 1:
-            (key, inner), = data.items()
+            ((key, inner),) = data.items()
             if key == TAG + "dict":
                 return {k: decode(v) for k, v in inner.items()}
             if key == TAG + "tuple":
@@ -143,8 +156,11 @@ def encode_call(args: Any, kwargs: Any) -> tuple[list[Any], dict[str, Any]]:
         if not isinstance(key, str) or not key.isidentifier():
             raise ArgumentNotSerializable(f"kwargs key {key!r} is not a valid argument name")
     # The path that names a bad argument is only written out for those that need encoding.
-    encoded_args = [arg if type(arg) in _PLAIN else encode(arg, f"args[{i}]")
-                    for i, arg in enumerate(args)]
-    encoded_kwargs = {key: value if type(value) in _PLAIN else encode(value, f"kwargs[{key!r}]")
-                      for key, value in kwargs.items()}
+    encoded_args = [
+        arg if type(arg) in _PLAIN else encode(arg, f"args[{i}]") for i, arg in enumerate(args)
+    ]
+    encoded_kwargs = {
+        key: value if type(value) in _PLAIN else encode(value, f"kwargs[{key!r}]")
+        for key, value in kwargs.items()
+    }
     return encoded_args, encoded_kwargs

@@ -64,8 +64,9 @@ def on_job_cancelled(sender=None, job=None, **kwargs):
     try:
         run_job.app.control.revoke(job.task_id)
     except Exception:
-        logger.warning("Could not revoke message %s of cancelled job #%s", job.task_id, job.pk,
-                       exc_info=True)
+        logger.warning(
+            "Could not revoke message %s of cancelled job #%s", job.task_id, job.pk, exc_info=True
+        )
 
 
 def freeze_startup_objects(sender=None, **kwargs) -> None:
@@ -108,8 +109,11 @@ def on_worker_ready(sender=None, **kwargs):
     try:
         reconnecting(announcer.start)(name)
     except Exception:  # a worker without its heartbeat still runs jobs
-        logger.exception("Worker %s could not announce itself; if it dies, its queued jobs "
-                         "wait for FUTURE_CELERY_REQUEUE_AFTER", name)
+        logger.exception(
+            "Worker %s could not announce itself; if it dies, its queued jobs "
+            "wait for FUTURE_CELERY_REQUEUE_AFTER",
+            name,
+        )
 
 
 def on_worker_shutdown(sender=None, **kwargs):
@@ -126,23 +130,35 @@ def on_post_migrate(sender=None, **kwargs):
 
 
 def connect() -> None:
-    celery_signals.task_failure.connect(on_task_failure, weak=False,
-                                        dispatch_uid="future_celery.task_failure")
-    celery_signals.task_revoked.connect(on_task_revoked, weak=False,
-                                        dispatch_uid="future_celery.task_revoked")
-    celery_signals.beat_init.connect(on_beat_init, weak=False, dispatch_uid="future_celery.beat_init")
+    celery_signals.task_failure.connect(
+        on_task_failure, weak=False, dispatch_uid="future_celery.task_failure"
+    )
+    celery_signals.task_revoked.connect(
+        on_task_revoked, weak=False, dispatch_uid="future_celery.task_revoked"
+    )
+    celery_signals.beat_init.connect(
+        on_beat_init, weak=False, dispatch_uid="future_celery.beat_init"
+    )
     # Sent once Django is set up in the worker (worker_init comes before our ready()).
-    celery_signals.celeryd_after_setup.connect(on_worker_after_setup, weak=False,
-                                               dispatch_uid="future_celery.worker_after_setup")
+    celery_signals.celeryd_after_setup.connect(
+        on_worker_after_setup, weak=False, dispatch_uid="future_celery.worker_after_setup"
+    )
     celery_signals.worker_before_create_process.connect(
-        freeze_startup_objects, weak=False, dispatch_uid="future_celery.worker_before_create_process")
-    celery_signals.worker_ready.connect(freeze_startup_objects, weak=False,
-                                        dispatch_uid="future_celery.worker_ready")
-    celery_signals.worker_process_init.connect(freeze_startup_objects, weak=False,
-                                               dispatch_uid="future_celery.worker_process_init")
-    celery_signals.worker_ready.connect(on_worker_ready, weak=False,
-                                        dispatch_uid="future_celery.worker_ready.announce")
-    celery_signals.worker_shutdown.connect(on_worker_shutdown, weak=False,
-                                           dispatch_uid="future_celery.worker_shutdown")
+        freeze_startup_objects,
+        weak=False,
+        dispatch_uid="future_celery.worker_before_create_process",
+    )
+    celery_signals.worker_ready.connect(
+        freeze_startup_objects, weak=False, dispatch_uid="future_celery.worker_ready"
+    )
+    celery_signals.worker_process_init.connect(
+        freeze_startup_objects, weak=False, dispatch_uid="future_celery.worker_process_init"
+    )
+    celery_signals.worker_ready.connect(
+        on_worker_ready, weak=False, dispatch_uid="future_celery.worker_ready.announce"
+    )
+    celery_signals.worker_shutdown.connect(
+        on_worker_shutdown, weak=False, dispatch_uid="future_celery.worker_shutdown"
+    )
     job_cancelled.connect(on_job_cancelled, dispatch_uid="future_celery.job_cancelled")
     post_migrate.connect(on_post_migrate, dispatch_uid="future_celery.post_migrate")

@@ -23,8 +23,13 @@ _expire_delivered = reconnecting(lifecycle.expire_delivered)
 # after the job: the row, not the message, guards the job (see lifecycle.claim_delivered and
 # dispatch.republish_stale), and the worker's main process hands out the next job sooner.
 # (Its worker-side request: see worker_request.)
-@shared_task(name="future_celery.run_job", bind=True, acks_late=False, ignore_result=True,
-             Request="future_celery.worker_request:JobRequest")
+@shared_task(
+    name="future_celery.run_job",
+    bind=True,
+    acks_late=False,
+    ignore_result=True,
+    Request="future_celery.worker_request:JobRequest",
+)
 def run_job(self, job_id: int) -> str | None:
     """Claim job ``job_id`` for this message and run it. A duplicate or stale delivery, or a
     message for a cancelled, expired or finished job, does nothing. A failure propagates to
@@ -35,8 +40,12 @@ def run_job(self, job_id: int) -> str | None:
         if _expire_delivered(job_id, self.request.id):
             logger.info("Job #%s expired before it could start", job_id)
         else:
-            logger.info("Job #%s is not waiting for message %s (it started, finished or was "
-                        "cancelled, or was dispatched anew); ignored", job_id, self.request.id)
+            logger.info(
+                "Job #%s is not waiting for message %s (it started, finished or was "
+                "cancelled, or was dispatched anew); ignored",
+                job_id,
+                self.request.id,
+            )
         return None
     with heartbeat.beating(job.pk):
         execution.execute(job)

@@ -59,8 +59,22 @@ def aware(value: dt.datetime, tz: dt.tzinfo | None = None) -> dt.datetime:
 
 
 # Names of zoneinfo's UTC zone (Django's default TIME_ZONE is "UTC").
-_UTC_KEYS = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal",
-                       "Zulu", "Etc/Zulu", "GMT", "Etc/GMT", "Greenwich", "Etc/Greenwich"})
+_UTC_KEYS = frozenset(
+    {
+        "UTC",
+        "Etc/UTC",
+        "Etc/UCT",
+        "UCT",
+        "Universal",
+        "Etc/Universal",
+        "Zulu",
+        "Etc/Zulu",
+        "GMT",
+        "Etc/GMT",
+        "Greenwich",
+        "Etc/Greenwich",
+    }
+)
 
 
 def _without_dst(tz: dt.tzinfo) -> bool:
@@ -69,8 +83,9 @@ def _without_dst(tz: dt.tzinfo) -> bool:
     return isinstance(tz, dt.timezone) or getattr(tz, "key", None) in _UTC_KEYS
 
 
-def resolve(when: When, base: dt.datetime | None = None,
-            tz: dt.tzinfo | None = None) -> dt.datetime:
+def resolve(
+    when: When, base: dt.datetime | None = None, tz: dt.tzinfo | None = None
+) -> dt.datetime:
     """The aware datetime that ``when`` names; relative forms count from ``base`` (now).
 
     In an offset string, days and weeks are calendar days of the current time zone ('1d'
@@ -89,7 +104,9 @@ def resolve(when: When, base: dt.datetime | None = None,
             if _without_dst(tz):  # every day is 24 hours long
                 return base.astimezone(dt.UTC) + _elapsed(when)
             local = base.astimezone(tz)
-            return (local + dt.timedelta(days=days)).astimezone(dt.UTC) + dt.timedelta(seconds=seconds)
+            return (local + dt.timedelta(days=days)).astimezone(dt.UTC) + dt.timedelta(
+                seconds=seconds
+            )
         if isinstance(when, dt.timedelta):
             return base + when
     except OverflowError:

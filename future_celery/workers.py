@@ -44,12 +44,14 @@ class Announcer:
         if self._thread is not None:
             return
         now = timezone.now()
-        self._row_id = Worker.objects.create(name=name, pid=os.getpid(), started=now,
-                                             last_seen=now).pk
+        self._row_id = Worker.objects.create(
+            name=name, pid=os.getpid(), started=now, last_seen=now
+        ).pk
         connection.close()  # the thread uses its own; this one would sit idle
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="future_celery-worker-heartbeat",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="future_celery-worker-heartbeat", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -91,13 +93,20 @@ def find_lost(now: dt.datetime) -> list[LostWorker]:
     once: their rows are marked lost (rows another tick is marking are skipped)."""
     cutoff = now - dt.timedelta(seconds=conf.get("HEARTBEAT_TIMEOUT"))
     with transaction.atomic():
-        rows = list(Worker.objects.filter(lost_at__isnull=True, last_seen__lt=cutoff)
-                    .select_for_update(skip_locked=True))
+        rows = list(
+            Worker.objects.filter(lost_at__isnull=True, last_seen__lt=cutoff).select_for_update(
+                skip_locked=True
+            )
+        )
         if not rows:
             return []
         Worker.objects.filter(pk__in=[row.pk for row in rows]).update(lost_at=now)
         Worker.objects.filter(lost_at__lt=now - KEEP_LOST).delete()
     for row in rows:
-        logger.warning("Worker %s (pid %s) is lost: no heartbeat since %s", row.name, row.pid,
-                       row.last_seen.isoformat())
+        logger.warning(
+            "Worker %s (pid %s) is lost: no heartbeat since %s",
+            row.name,
+            row.pid,
+            row.last_seen.isoformat(),
+        )
     return [LostWorker(row.name, row.pid, row.last_seen) for row in rows]

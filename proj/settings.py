@@ -141,7 +141,13 @@ CELERY_WORKER_SEND_TASK_EVENTS = os.environ.get("CELERY_WORKER_SEND_TASK_EVENTS"
 
 # future_celery: see the README for every setting. The example reads a few from the
 # environment so that tests can run it with short intervals.
-for _name in ("TICK_INTERVAL", "LOOKAHEAD", "REQUEUE_AFTER", "HEARTBEAT_INTERVAL",
-              "HEARTBEAT_TIMEOUT", "RETRY_BACKOFF"):
+for _name in (
+    "TICK_INTERVAL",
+    "LOOKAHEAD",
+    "REQUEUE_AFTER",
+    "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_TIMEOUT",
+    "RETRY_BACKOFF",
+):
     if f"FUTURE_CELERY_{_name}" in os.environ:
         globals()[f"FUTURE_CELERY_{_name}"] = float(os.environ[f"FUTURE_CELERY_{_name}"])

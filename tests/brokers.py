@@ -19,8 +19,9 @@ from proj.celery import app
 REDIS_TRANSPORT = "future_celery.redis_transport:Transport"
 # A vhost of the tests' own, as they use a Redis database of their own: a `make run` on "/"
 # is not disturbed (scripts/ensure-services creates it; so does connect() when it is missing).
-RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL",
-                              "amqp://guest:guest@127.0.0.1:5672/future_celery_test")
+RABBITMQ_URL = os.environ.get(
+    "TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/future_celery_test"
+)
 
 
 def transport_for(url: str) -> str | None:
@@ -82,8 +83,11 @@ class Broker:
         a consumer holds."""
         with Connection(self.url, transport=transport_for(self.url)) as conn:
             try:
-                return Queue(queue, no_declare=True)(conn.default_channel).queue_declare(
-                    passive=True).message_count
+                return (
+                    Queue(queue, no_declare=True)(conn.default_channel)
+                    .queue_declare(passive=True)
+                    .message_count
+                )
             except conn.channel_errors:
                 return 0
 
@@ -95,8 +99,10 @@ def connect(kind: str, redis_url: str) -> Broker:
         try:
             client.ping()
         except redis.ConnectionError as exc:
-            raise ConnectionError(f"Redis at {redis_url} is not reachable: {exc}. Start it "
-                                  "(make test starts it when installed).") from exc
+            raise ConnectionError(
+                f"Redis at {redis_url} is not reachable: {exc}. Start it "
+                "(make test starts it when installed)."
+            ) from exc
         return Broker("redis", redis_url, client)
     try:
         _check_rabbitmq(RABBITMQ_URL)
@@ -105,8 +111,10 @@ def connect(kind: str, redis_url: str) -> Broker:
         try:
             _check_rabbitmq(RABBITMQ_URL)
         except Exception as exc:
-            raise ConnectionError(f"RabbitMQ at {RABBITMQ_URL} is not reachable: {exc}. Start "
-                                  "it (make test starts it when installed).") from exc
+            raise ConnectionError(
+                f"RabbitMQ at {RABBITMQ_URL} is not reachable: {exc}. Start "
+                "it (make test starts it when installed)."
+            ) from exc
     return Broker("rabbitmq", RABBITMQ_URL)
 
 
@@ -120,8 +128,9 @@ def vhost(url: str) -> str:
 
 
 def rabbitmqctl(*args: str, timeout: float = 60) -> str:
-    return subprocess.run(["rabbitmqctl", *args], check=True, capture_output=True, text=True,
-                          timeout=timeout).stdout
+    return subprocess.run(
+        ["rabbitmqctl", *args], check=True, capture_output=True, text=True, timeout=timeout
+    ).stdout
 
 
 def _add_vhost(url: str) -> None:
@@ -130,8 +139,9 @@ def _add_vhost(url: str) -> None:
         return
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         rabbitmqctl("add_vhost", vhost(url))
-        rabbitmqctl("set_permissions", "-p", vhost(url), urlsplit(url).username or "guest",
-                    ".*", ".*", ".*")
+        rabbitmqctl(
+            "set_permissions", "-p", vhost(url), urlsplit(url).username or "guest", ".*", ".*", ".*"
+        )
 
 
 def purge_rabbitmq(url: str) -> None:

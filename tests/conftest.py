@@ -56,8 +56,11 @@ def no_stray_processes():
 BROKER_KINDS = ("redis", "rabbitmq")
 # The tests' Redis database: the one the test settings name (TEST_CELERY_BROKER_URL), read
 # before a broker fixture changes the setting.
-REDIS_URL = settings.CELERY_BROKER_URL if brokers.transport_for(settings.CELERY_BROKER_URL) \
+REDIS_URL = (
+    settings.CELERY_BROKER_URL
+    if brokers.transport_for(settings.CELERY_BROKER_URL)
     else "redis://127.0.0.1:6379/15"
+)
 
 
 def _connect(kind: str) -> brokers.Broker:

@@ -14,31 +14,53 @@ from django.utils import timezone
 from future_celery import ScheduledJob, schedule_jobs
 from proj.demo.models import Execution
 
-REPORT = Path(os.environ.get("FAULT_REPORT", Path(__file__).resolve().parent.parent / "bench" / "results" / "faults.jsonl"))
+REPORT = Path(
+    os.environ.get(
+        "FAULT_REPORT",
+        Path(__file__).resolve().parent.parent / "bench" / "results" / "faults.jsonl",
+    )
+)
 
 
-def schedule_labelled(scenario: str, count: int, start: dt.datetime | None = None,
-                      spread: float = 0.0, **options) -> list[ScheduledJob]:
+def schedule_labelled(
+    scenario: str, count: int, start: dt.datetime | None = None, spread: float = 0.0, **options
+) -> list[ScheduledJob]:
     """``count`` record() jobs labelled ``scenario-i``, spread evenly over ``spread`` seconds."""
     start = start or timezone.now()
-    return schedule_jobs([{
-        "when": start + dt.timedelta(seconds=spread * i / max(count, 1)),
-        "callable": "proj.demo.jobs.record", "args": [f"{scenario}-{i}"], **options,
-    } for i in range(count)], batch_size=2000)
+    return schedule_jobs(
+        [
+            {
+                "when": start + dt.timedelta(seconds=spread * i / max(count, 1)),
+                "callable": "proj.demo.jobs.record",
+                "args": [f"{scenario}-{i}"],
+                **options,
+            }
+            for i in range(count)
+        ],
+        batch_size=2000,
+    )
 
 
 def outcome(scenario: str) -> dict:
     """Jobs, executions, duplicates, lost and final states of a scenario's jobs."""
-    jobs = list(ScheduledJob.objects.filter(callable_name="proj.demo.jobs.record",
-                                            args__0__startswith=f"{scenario}-"))
-    runs = collections.Counter(Execution.objects.filter(label__startswith=f"{scenario}-")
-                               .values_list("label", flat=True))
+    jobs = list(
+        ScheduledJob.objects.filter(
+            callable_name="proj.demo.jobs.record", args__0__startswith=f"{scenario}-"
+        )
+    )
+    runs = collections.Counter(
+        Execution.objects.filter(label__startswith=f"{scenario}-").values_list("label", flat=True)
+    )
     states = collections.Counter(job.status for job in jobs)
     lost = sum(1 for job in jobs if not job.is_finished) + sum(
-        1 for job in jobs if job.status == "complete" and runs[job.args[0]] == 0)
+        1 for job in jobs if job.status == "complete" and runs[job.args[0]] == 0
+    )
     return {
-        "scenario": scenario, "jobs": len(jobs), "executions": sum(runs.values()),
-        "duplicates": sum(n - 1 for n in runs.values() if n > 1), "lost": lost,
+        "scenario": scenario,
+        "jobs": len(jobs),
+        "executions": sum(runs.values()),
+        "duplicates": sum(n - 1 for n in runs.values() if n > 1),
+        "lost": lost,
         "states": dict(sorted(states.items())),
     }
 
@@ -46,8 +68,9 @@ def outcome(scenario: str) -> dict:
 def report(result: dict) -> dict:
     """Print the scenario's row, with the broker it ran on, and append it to
     bench/results/faults.jsonl."""
-    result.setdefault("broker", "redis" if settings.CELERY_BROKER_URL.startswith("redis")
-                      else "rabbitmq")
+    result.setdefault(
+        "broker", "redis" if settings.CELERY_BROKER_URL.startswith("redis") else "rabbitmq"
+    )
     print("FAULT", json.dumps(result))
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     with REPORT.open("a") as out:

@@ -15,8 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.1,
-               action: Callable[[], object] | None = None) -> bool:
+def wait_until(
+    condition: Callable[[], object],
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    action: Callable[[], object] | None = None,
+) -> bool:
     """Poll ``condition`` (calling ``action`` before each poll) until true or timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -47,8 +51,14 @@ class Process:
         fd, path = tempfile.mkstemp(prefix=f"fc-{name}-", suffix=".log")
         self.log_path = Path(path)
         self._log = os.fdopen(fd, "wb")
-        self.popen = subprocess.Popen(command, env=env, cwd=ROOT, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(
+            command,
+            env=env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     @property
     def output(self) -> str:
@@ -56,9 +66,13 @@ class Process:
 
     def wait_for_output(self, text: str, timeout: float = 60.0) -> None:
         if not wait_until(lambda: text in self.output or self.popen.poll() is not None, timeout):
-            raise TimeoutError(f"{self.name} did not print {text!r} in {timeout}s:\n{self.output[-3000:]}")
+            raise TimeoutError(
+                f"{self.name} did not print {text!r} in {timeout}s:\n{self.output[-3000:]}"
+            )
         if text not in self.output:
-            raise RuntimeError(f"{self.name} exited with {self.popen.returncode}:\n{self.output[-3000:]}")
+            raise RuntimeError(
+                f"{self.name} exited with {self.popen.returncode}:\n{self.output[-3000:]}"
+            )
 
     def signal_group(self, signum: int) -> None:
         try:
@@ -117,14 +131,31 @@ _counter = iter(range(1, 10_000))
 _counter_lock = threading.Lock()
 
 
-def start_worker(env: dict[str, str], *, queues: str | None = None, concurrency: int = 2,
-                 extra: tuple[str, ...] = ()) -> Process:
+def start_worker(
+    env: dict[str, str],
+    *,
+    queues: str | None = None,
+    concurrency: int = 2,
+    extra: tuple[str, ...] = (),
+) -> Process:
     """`celery -A proj worker` (the Procfile's command), ready to take messages."""
     with _counter_lock:
         number = next(_counter)
     name = f"w{number}-{os.getpid()}@%h"
-    args = ["worker", "--loglevel", "INFO", "--pool", "prefork", "--concurrency", str(concurrency),
-            "-n", name, "--without-mingle", "--without-gossip", *extra]
+    args = [
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(concurrency),
+        "-n",
+        name,
+        "--without-mingle",
+        "--without-gossip",
+        *extra,
+    ]
     if queues:
         args += ["-Q", queues]
     process = Process(f"worker{number}", celery_command(*args), env)
@@ -135,8 +166,20 @@ def start_worker(env: dict[str, str], *, queues: str | None = None, concurrency:
 def start_beat(env: dict[str, str]) -> Process:
     """`celery -A proj beat -S future_celery.beat:DatabaseScheduler` (the Procfile's command)."""
     schedule = tempfile.mkdtemp(prefix="fc-beat-")
-    process = Process("beat", celery_command(
-        "beat", "-S", "future_celery.beat:DatabaseScheduler", "--loglevel", "INFO", "--pidfile", "",
-        "--schedule", os.path.join(schedule, "s")), env)
+    process = Process(
+        "beat",
+        celery_command(
+            "beat",
+            "-S",
+            "future_celery.beat:DatabaseScheduler",
+            "--loglevel",
+            "INFO",
+            "--pidfile",
+            "",
+            "--schedule",
+            os.path.join(schedule, "s"),
+        ),
+        env,
+    )
     process.wait_for_output("beat: Starting...")
     return process

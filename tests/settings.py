@@ -9,8 +9,9 @@ from tests.brokers import transport_for
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: tests start other processes that must see the same database.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get(
-        "SQLITE_TEST_NAME", str(BASE_DIR / "test-core.sqlite3"))}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("SQLITE_TEST_NAME", str(BASE_DIR / "test-core.sqlite3"))
+    }
 
 # A Redis database of the tests' own, so that a running `make run` is not disturbed.
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
@@ -27,7 +28,8 @@ if os.environ.get("FUTURE_CELERY_PRODUCT_DEFAULTS") != "1":
     FUTURE_CELERY_LOOKAHEAD = float(os.environ.get("FUTURE_CELERY_LOOKAHEAD", "3"))
     FUTURE_CELERY_REQUEUE_AFTER = float(os.environ.get("FUTURE_CELERY_REQUEUE_AFTER", "5"))
     FUTURE_CELERY_HEARTBEAT_INTERVAL = float(
-        os.environ.get("FUTURE_CELERY_HEARTBEAT_INTERVAL", "0.5"))
+        os.environ.get("FUTURE_CELERY_HEARTBEAT_INTERVAL", "0.5")
+    )
     FUTURE_CELERY_HEARTBEAT_TIMEOUT = float(os.environ.get("FUTURE_CELERY_HEARTBEAT_TIMEOUT", "3"))
     FUTURE_CELERY_RETRY_BACKOFF = float(os.environ.get("FUTURE_CELERY_RETRY_BACKOFF", "0.5"))
     FUTURE_CELERY_RETRY_BACKOFF_MAX = 5.0

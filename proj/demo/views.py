@@ -40,9 +40,14 @@ def index(request):
     form = ScheduleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        args = {"say_hello": [data["argument"]], "sleep": [_seconds(data["argument"])]}.get(data["job"], [])
+        args = {"say_hello": [data["argument"]], "sleep": [_seconds(data["argument"])]}.get(
+            data["job"], []
+        )
         job = schedule_job(data["when"], JOBS[data["job"]], args=args)
-        messages.success(request, f"Scheduled job #{job.pk} ({job.callable_name}) for {job.time_slot_start:%H:%M:%S} UTC.")
+        messages.success(
+            request,
+            f"Scheduled job #{job.pk} ({job.callable_name}) for {job.time_slot_start:%H:%M:%S} UTC.",
+        )
         return redirect("demo:index")
     jobs = ScheduledJob.objects.order_by("-id")[:20]
     return render(request, "demo/index.html", {"form": form, "jobs": jobs})

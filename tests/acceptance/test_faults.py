@@ -43,8 +43,12 @@ def procs(request):
 
 
 def all_final(scenario, timeout, tick=False):
-    if wait_until(lambda: outcome(scenario)["lost"] == 0, timeout, interval=0.5,
-                  action=dispatch.tick if tick else None):
+    if wait_until(
+        lambda: outcome(scenario)["lost"] == 0,
+        timeout,
+        interval=0.5,
+        action=dispatch.tick if tick else None,
+    ):
         return True
     print("NOT FINAL", outcome(scenario))
     return False
@@ -72,37 +76,57 @@ def test_redelivered_messages_run_once(procs, redis_broker, settings):
 def test_a_pool_child_killed_mid_job_is_retried_once(procs, broker):
     """2a. SIGKILL to the pool process running the job."""
     procs.append(start_worker(base_env()))
-    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["child-kill-0"],
-                       max_attempts=2)
+    job = schedule_job(
+        "0s", "proj.demo.jobs.stall_first_attempt", args=["child-kill-0"], max_attempts=2
+    )
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
     pid = int(ScheduledJob.objects.get(pk=job.pk).worker.rsplit(":", 1)[1])
     assert pid in procs[0].child_pids()
     os.kill(pid, signal.SIGKILL)
-    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40,
-                      action=dispatch.tick)
+    assert wait_until(
+        lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40, action=dispatch.tick
+    )
     job.refresh_from_db()
     assert job.status == "complete" and job.attempts == 2
-    report({"scenario": "child-kill", "jobs": 1, "executions": 1, "duplicates": 0, "lost": 0,
-            "states": {"complete": 1}})
+    report(
+        {
+            "scenario": "child-kill",
+            "jobs": 1,
+            "executions": 1,
+            "duplicates": 0,
+            "lost": 0,
+            "states": {"complete": 1},
+        }
+    )
 
 
 def test_a_worker_killed_with_its_messages_flushed_gives_the_job_back(procs, broker):
     """2b + 8. SIGKILL to the worker's main process (and its pool), the broker flushed (Redis'
     database emptied, RabbitMQ's queues purged)."""
     first = start_worker(base_env())
-    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["worker-kill-0"],
-                       max_attempts=2)
+    job = schedule_job(
+        "0s", "proj.demo.jobs.stall_first_attempt", args=["worker-kill-0"], max_attempts=2
+    )
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
     os.kill(first.popen.pid, signal.SIGKILL)  # the main process first: the pool is orphaned
     first.kill()
     broker.purge()  # its message is gone too
     procs.append(start_worker(base_env()))
-    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40,
-                      action=dispatch.tick)
+    assert wait_until(
+        lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 40, action=dispatch.tick
+    )
     job.refresh_from_db()
     assert job.status == "complete" and job.attempts == 2 and "Worker lost" not in job.return_value
-    report({"scenario": "worker-kill+flush", "jobs": 1, "executions": 1, "duplicates": 0,
-            "lost": 0, "states": {"complete": 1}})
+    report(
+        {
+            "scenario": "worker-kill+flush",
+            "jobs": 1,
+            "executions": 1,
+            "duplicates": 0,
+            "lost": 0,
+            "states": {"complete": 1},
+        }
+    )
 
 
 def test_a_warm_shutdown_gives_back_the_eta_messages(procs, broker, settings):
@@ -123,8 +147,21 @@ def test_redis_killed_and_restarted_loses_no_job(procs, settings, transactional_
     """4. A Redis of its own, without persistence, killed while jobs are queued and while
     beat publishes, then restarted empty. Workers and beat reconnect by themselves."""
     port = 6391
-    redis = Process("redis", ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-                              "--bind", "127.0.0.1"], dict(os.environ))
+    redis = Process(
+        "redis",
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+        ],
+        dict(os.environ),
+    )
     redis.wait_for_output("Ready to accept connections")
     env = dict(base_env(), TEST_CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0")
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False  # beat (on this Redis) dispatches
@@ -187,7 +224,7 @@ def test_a_crash_between_the_ticks_commit_and_its_publish(procs, redis_broker, s
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # accepts connections, never answers
     env = dict(base_env(), TEST_CELERY_BROKER_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
-    tick = Process("tick", manage_py + ["runscheduledjobs", "--dispatch"], env)
+    tick = Process("tick", [*manage_py, "runscheduledjobs", "--dispatch"], env)
     try:
         assert wait_until(lambda: ScheduledJob.objects.filter(status="queued").count() == 50, 30)
         time.sleep(1)
@@ -210,17 +247,26 @@ def backend_pid():
 def terminate_backends(spare):
     """Terminate every session on the test database but this one and ``spare`` (the test's)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                       "AND pid <> %s", [spare])
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND pid <> %s",
+            [spare],
+        )
 
 
 def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, redis_broker):
     """7a. Every other connection to the database terminated each second, for 8 s, while
     beat ticks and the worker runs jobs."""
     procs += [start_worker(base_env()), start_beat(base_env())]
-    schedule_labelled("pg-terminate", 200, timezone.now() + dt.timedelta(seconds=1), spread=8,
-                      max_attempts=5, kwargs={"seconds": 0.05})
+    schedule_labelled(
+        "pg-terminate",
+        200,
+        timezone.now() + dt.timedelta(seconds=1),
+        spread=8,
+        max_attempts=5,
+        kwargs={"seconds": 0.05},
+    )
     stop = threading.Event()
     spare = backend_pid()
 
@@ -246,12 +292,16 @@ def test_a_fast_postgresql_restart(procs, redis_broker):
     """7b. PostgreSQL restarted (fast shutdown) while jobs run; beat and the worker recover
     without a restart."""
     procs += [start_worker(base_env()), start_beat(base_env())]
-    schedule_labelled("pg-restart", 100, timezone.now() + dt.timedelta(seconds=1), spread=6,
-                      max_attempts=5)
+    schedule_labelled(
+        "pg-restart", 100, timezone.now() + dt.timedelta(seconds=1), spread=6, max_attempts=5
+    )
     time.sleep(3)
     version = os.listdir("/etc/postgresql")[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart",
-                    "-m", "fast"], check=True, timeout=60)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
+        check=True,
+        timeout=60,
+    )
     connection.close()
     assert all_final("pg-restart", 90)
     result = assert_clean("pg-restart")
@@ -282,11 +332,17 @@ def run_backlog(procs, scenario, count, requeue_after, timeout):
         peak = max(peak, worker.rss_kib())
         time.sleep(1)
     elapsed = time.monotonic() - started
-    received = sum(1 for line in worker.output.splitlines()
-                   if "Task proj.demo.jobs.record[" in line and line.endswith("received"))
+    received = sum(
+        1
+        for line in worker.output.splitlines()
+        if "Task proj.demo.jobs.record[" in line and line.endswith("received")
+    )
     result = outcome(scenario)
-    result.update(messages_received=received, worker_peak_rss_mib=round(peak / 1024),
-                  seconds=round(elapsed, 1))
+    result.update(
+        messages_received=received,
+        worker_peak_rss_mib=round(peak / 1024),
+        seconds=round(elapsed, 1),
+    )
     report(result)
     if result["lost"] or result["duplicates"]:
         print(worker.output[-5000:])
@@ -314,8 +370,11 @@ def test_a_backlog_that_drains_far_slower_than_requeue_after(procs, redis_broker
     result = run_backlog(procs, "slow-backlog", 5_000, requeue_after=1, timeout=150)
     assert result["duplicates"] == 0 and result["lost"] == 0, result
     assert result["states"] == {"complete": 5_000}, result
-    sent = sum(ScheduledJob.objects.filter(args__0__startswith="slow-backlog-")
-               .values_list("dispatches", flat=True))
+    sent = sum(
+        ScheduledJob.objects.filter(args__0__startswith="slow-backlog-").values_list(
+            "dispatches", flat=True
+        )
+    )
     assert 5_000 < sent and result["messages_received"] <= sent, (sent, result)
     # Waits of 4, 5, 7, 11, 19... s (look-ahead 3 s + 1 s doubling): within ~30 s, a
     # job gets at most 5 messages whatever the backlog.
@@ -338,7 +397,9 @@ def test_time_zones(procs, redis_broker, settings):
     assert dt.timedelta(0) <= late < dt.timedelta(seconds=1)
     # Across the DST change: a daily job at 09:00 Berlin stays at 09:00 (08:00 UTC, then 07:00).
     with timezone.override(berlin):
-        daily = schedule_job(dt.datetime(2026, 3, 28, 9, 0), "proj.demo.jobs.say_hello", expires=None)
+        daily = schedule_job(
+            dt.datetime(2026, 3, 28, 9, 0), "proj.demo.jobs.say_hello", expires=None
+        )
         daily.refresh_from_db()  # as the worker sees it: in UTC
         after = daily.reschedule("1d")
     assert daily.time_slot_start == dt.datetime(2026, 3, 28, 8, 0, tzinfo=dt.UTC)

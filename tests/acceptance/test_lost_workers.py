@@ -27,8 +27,16 @@ DEFAULTS = conf.DEFAULTS
 def defaults(settings, broker):
     """This process and the processes it starts at the product's defaults (the test settings
     shorten every interval)."""
-    for name in ("TICK_INTERVAL", "LOOKAHEAD", "REQUEUE_AFTER", "HEARTBEAT_INTERVAL",
-                 "HEARTBEAT_TIMEOUT", "RETRY_BACKOFF", "RETRY_BACKOFF_MAX", "MAX_LOST"):
+    for name in (
+        "TICK_INTERVAL",
+        "LOOKAHEAD",
+        "REQUEUE_AFTER",
+        "HEARTBEAT_INTERVAL",
+        "HEARTBEAT_TIMEOUT",
+        "RETRY_BACKOFF",
+        "RETRY_BACKOFF_MAX",
+        "MAX_LOST",
+    ):
         setattr(settings, f"FUTURE_CELERY_{name}", DEFAULTS[name])
     return dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1")
 
@@ -49,8 +57,12 @@ def test_a_killed_workers_jobs_run_once_within_about_the_heartbeat_timeout(defau
     scenario = f"lost-worker-{broker.kind}"
     jobs = schedule_labelled(scenario, 20, start, spread=2, kwargs={"seconds": 3})
     due = {job.args[0]: job.time_slot_start for job in jobs}
-    assert wait_until(lambda: ScheduledJob.objects.filter(
-        pk__in=[j.pk for j in jobs], status="running").count() == 2, 20)
+    assert wait_until(
+        lambda: (
+            ScheduledJob.objects.filter(pk__in=[j.pk for j in jobs], status="running").count() == 2
+        ),
+        20,
+    )
     wait_until(lambda: timezone.now() >= start + dt.timedelta(seconds=2), 5)
     doomed.kill()  # SIGKILL to the whole process group: main process and pool
     killed_at = timezone.now()
@@ -58,10 +70,16 @@ def test_a_killed_workers_jobs_run_once_within_about_the_heartbeat_timeout(defau
 
     assert wait_until(lambda: outcome(scenario)["lost"] == 0, 180, interval=1), outcome(scenario)
     rows = ScheduledJob.objects.filter(pk__in=[j.pk for j in jobs])
-    lateness = {job.args[0]: (job.execution_start - due[job.args[0]]).total_seconds()
-                for job in rows}
-    result = report(dict(outcome(scenario), broker=broker.kind,
-                         latest_start_after_due_s=round(max(lateness.values()), 1)))
+    lateness = {
+        job.args[0]: (job.execution_start - due[job.args[0]]).total_seconds() for job in rows
+    }
+    result = report(
+        dict(
+            outcome(scenario),
+            broker=broker.kind,
+            latest_start_after_due_s=round(max(lateness.values()), 1),
+        )
+    )
     assert result["states"] == {"complete": 20} and result["duplicates"] == 0, result
     assert result["executions"] == 20, result  # each job's write committed exactly once
     assert max(lateness.values()) < 95, sorted(lateness.values())  # "about 90 s"
@@ -71,7 +89,8 @@ def test_a_killed_workers_jobs_run_once_within_about_the_heartbeat_timeout(defau
     # The held ones came back because the tick found the worker lost, not after
     # REQUEUE_AFTER (300 s) and not for Redis' visibility timeout (an hour).
     assert max(job.execution_start for job in rows) - killed_at < dt.timedelta(
-        seconds=DEFAULTS["HEARTBEAT_TIMEOUT"] + 40)
+        seconds=DEFAULTS["HEARTBEAT_TIMEOUT"] + 40
+    )
     assert Worker.objects.filter(pid=doomed.popen.pid, lost_at__isnull=False).count() == 1
 
 
@@ -90,8 +109,10 @@ def test_a_worker_announces_itself_and_removes_its_row_when_it_stops(defaults, p
     worker = start_worker(defaults)
     row = Worker.objects.get(pid=worker.popen.pid)
     assert row.lost_at is None and timezone.now() - row.last_seen < dt.timedelta(seconds=15)
-    assert wait_until(lambda: Worker.objects.get(pk=row.pk).last_seen > row.last_seen,
-                      DEFAULTS["HEARTBEAT_INTERVAL"] + 10)
+    assert wait_until(
+        lambda: Worker.objects.get(pk=row.pk).last_seen > row.last_seen,
+        DEFAULTS["HEARTBEAT_INTERVAL"] + 10,
+    )
     worker.stop()  # SIGTERM: a warm shutdown
     assert not Worker.objects.filter(pk=row.pk).exists()
 

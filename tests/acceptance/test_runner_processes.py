@@ -29,16 +29,26 @@ def wait_until(condition, timeout=20.0):
 
 
 def test_a_second_runner_refuses_while_one_is_active_and_a_killed_one_blocks_nothing(
-        process_env, manage_py):
+    process_env, manage_py
+):
     past = timezone.now() - dt.timedelta(seconds=5)
     slow = schedule_job(past, "proj.demo.jobs.record", args=["slow"], kwargs={"seconds": 30})
-    first = subprocess.Popen(manage_py + ["runscheduledjobs"], env=process_env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [*manage_py, "runscheduledjobs"],
+        env=process_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         assert wait_until(lambda: ScheduledJob.objects.get(pk=slow.pk).status == "running")
 
-        second = subprocess.run(manage_py + ["runscheduledjobs"], env=process_env,
-                                capture_output=True, text=True, timeout=60)
+        second = subprocess.run(
+            [*manage_py, "runscheduledjobs"],
+            env=process_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode != 0
         assert "another runscheduledjobs runner is active" in second.stderr
     finally:
@@ -47,8 +57,13 @@ def test_a_second_runner_refuses_while_one_is_active_and_a_killed_one_blocks_not
 
     # The lock died with its process: the next runner starts and runs due jobs.
     schedule_job(past, "proj.demo.jobs.record", args=["next"])
-    third = subprocess.run(manage_py + ["runscheduledjobs"], env=process_env,
-                           capture_output=True, text=True, timeout=60)
+    third = subprocess.run(
+        [*manage_py, "runscheduledjobs"],
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert third.returncode == 0, third.stderr
     assert "1 completed" in third.stdout
     assert Execution.objects.filter(label="next").count() == 1
@@ -59,7 +74,12 @@ def test_a_second_runner_refuses_while_one_is_active_and_a_killed_one_blocks_not
 @pytest.mark.django_db(transaction=True)
 def test_the_command_exits_non_zero_with_the_traceback_when_a_job_fails(process_env, manage_py):
     schedule_job(timezone.now() - dt.timedelta(seconds=1), "proj.demo.jobs.boom", args=["kaboom"])
-    result = subprocess.run(manage_py + ["runscheduledjobs"], env=process_env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*manage_py, "runscheduledjobs"],
+        env=process_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "ValueError: kaboom" in result.stderr and "use -i to go on" in result.stderr

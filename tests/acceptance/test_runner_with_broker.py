@@ -39,20 +39,34 @@ def test_a_job_handed_to_the_broker_with_no_worker_runs_in_the_runner_once(broke
 def test_a_worker_racing_the_runner_runs_each_job_once(broker, manage_py):
     worker = start_worker(base_env())
     try:
-        jobs = schedule_jobs([{
-            "when": timezone.now() + dt.timedelta(milliseconds=5 * i),
-            "callable": "proj.demo.jobs.record", "args": [f"race-{i}"],
-            "kwargs": {"seconds": 0.01},
-        } for i in range(300)])
-        runner = subprocess.run(manage_py + ["runscheduledjobs"], env=base_env(),
-                                capture_output=True, text=True, timeout=120)
+        jobs = schedule_jobs(
+            [
+                {
+                    "when": timezone.now() + dt.timedelta(milliseconds=5 * i),
+                    "callable": "proj.demo.jobs.record",
+                    "args": [f"race-{i}"],
+                    "kwargs": {"seconds": 0.01},
+                }
+                for i in range(300)
+            ]
+        )
+        runner = subprocess.run(
+            [*manage_py, "runscheduledjobs"],
+            env=base_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert runner.returncode == 0, runner.stderr
         ids = [job.pk for job in jobs]
-        assert wait_until(lambda: ScheduledJob.objects.filter(
-            pk__in=ids, status="complete").count() == 300, 60)
+        assert wait_until(
+            lambda: ScheduledJob.objects.filter(pk__in=ids, status="complete").count() == 300, 60
+        )
     finally:
         worker.stop()
-    labels = list(Execution.objects.filter(label__startswith="race-").values_list("label", flat=True))
+    labels = list(
+        Execution.objects.filter(label__startswith="race-").values_list("label", flat=True)
+    )
     assert sorted(labels) == sorted(f"race-{i}" for i in range(300))  # each once
     by = dict.fromkeys(["runscheduledjobs", "worker"], 0)
     for name in ScheduledJob.objects.filter(pk__in=ids).values_list("worker", flat=True):

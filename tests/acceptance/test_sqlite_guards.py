@@ -40,7 +40,20 @@ def test_a_second_worker_is_refused_and_the_first_runs_jobs(process_env, redis_b
 def test_a_second_beat_is_refused(process_env, redis_broker):
     first = start_beat(process_env)
     try:
-        refused(["beat", "-S", "django", "--loglevel", "INFO", "--pidfile", "",
-                 "--schedule", "/tmp/fc-second-beat"], process_env, "beat")
+        refused(
+            [
+                "beat",
+                "-S",
+                "django",
+                "--loglevel",
+                "INFO",
+                "--pidfile",
+                "",
+                "--schedule",
+                "/tmp/fc-second-beat",
+            ],
+            process_env,
+            "beat",
+        )
     finally:
         first.stop()

@@ -30,13 +30,20 @@ def test_worker_and_beat_run_every_job_once_on_time(transactional_db, broker):
     beat = start_beat(base_env())
     try:
         start = timezone.now() + dt.timedelta(seconds=1)
-        schedule_jobs([{
-            "when": start + dt.timedelta(seconds=SPREAD * i / JOBS),
-            "callable": "proj.demo.jobs.record", "args": [f"job-{i}"],
-        } for i in range(JOBS)])
+        schedule_jobs(
+            [
+                {
+                    "when": start + dt.timedelta(seconds=SPREAD * i / JOBS),
+                    "callable": "proj.demo.jobs.record",
+                    "args": [f"job-{i}"],
+                }
+                for i in range(JOBS)
+            ]
+        )
         assert wait_until(
             lambda: ScheduledJob.objects.filter(status="complete").count() == JOBS,
-            timeout=SPREAD + 30, interval=0.5,
+            timeout=SPREAD + 30,
+            interval=0.5,
         ), ScheduledJob.objects.values("status").annotate(n=Count("id"))
     finally:
         beat.stop()
@@ -52,17 +59,26 @@ def test_worker_and_beat_run_every_job_once_on_time(transactional_db, broker):
         late = started[job.args[0]] - job.time_slot_start
         assert dt.timedelta(0) <= late <= MAX_LATENESS, (job.pk, late)
         lateness.append(late.total_seconds())
-    print(f"lateness p50 {statistics.median(lateness) * 1000:.1f} ms, "
-          f"max {max(lateness) * 1000:.1f} ms over {JOBS} jobs")
+    print(
+        f"lateness p50 {statistics.median(lateness) * 1000:.1f} ms, "
+        f"max {max(lateness) * 1000:.1f} ms over {JOBS} jobs"
+    )
 
 
 def test_our_beat_scheduler_runs_the_tick_itself(transactional_db, broker, settings):
     """With `-S future_celery.beat:DatabaseScheduler` the tick runs inside beat: jobs are
     dispatched (queued) with no worker running to execute a tick task."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
-    job = schedule_jobs([{"when": timezone.now() - dt.timedelta(seconds=1),
-                          "callable": "proj.demo.jobs.record", "args": ["beat-only"],
-                          "queue": "beat-test"}])[0]
+    job = schedule_jobs(
+        [
+            {
+                "when": timezone.now() - dt.timedelta(seconds=1),
+                "callable": "proj.demo.jobs.record",
+                "args": ["beat-only"],
+                "queue": "beat-test",
+            }
+        ]
+    )[0]
     broker.purge()
     # The tick's interval was changed behind the setting's back (say, the setting changed
     # without a migrate): beat puts it back to FUTURE_CELERY_TICK_INTERVAL when it starts.
@@ -76,5 +92,8 @@ def test_our_beat_scheduler_runs_the_tick_itself(transactional_db, broker, setti
         beat.stop()
     assert ScheduledJob.objects.get(pk=job.pk).status == "queued"
     assert broker.message_count("beat-test") == 1
-    assert PeriodicTask.objects.get(name=TICK_NAME).interval.every == settings.FUTURE_CELERY_TICK_INTERVAL
+    assert (
+        PeriodicTask.objects.get(name=TICK_NAME).interval.every
+        == settings.FUTURE_CELERY_TICK_INTERVAL
+    )
     broker.purge()

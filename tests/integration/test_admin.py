@@ -23,8 +23,11 @@ def change_url(job):
 def staff(client):
     """A staff user with view and change (not add) permissions on jobs."""
     user = User.objects.create_user("staff", password="pw", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(
-        codename__in=["view_scheduledjob", "change_scheduledjob", "delete_scheduledjob"]))
+    user.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_scheduledjob", "change_scheduledjob", "delete_scheduledjob"]
+        )
+    )
     client.force_login(user)
     return client
 
@@ -41,8 +44,9 @@ def make_jobs(count):
     note, tag = Note.objects.create(title="a note"), Tag.objects.create(name="t")
     statuses = [s for s, _ in ScheduledJob.STATUS_CHOICES]
     for i in range(count):
-        job = schedule_job(f"{i + 1}m", "remind" if i % 2 else "shout",
-                           content_object=note if i % 2 else tag)
+        job = schedule_job(
+            f"{i + 1}m", "remind" if i % 2 else "shout", content_object=note if i % 2 else tag
+        )
         ScheduledJob.objects.filter(pk=job.pk).update(status=statuses[i % len(statuses)])
 
 
@@ -73,8 +77,17 @@ def test_the_changelist_does_not_count_the_whole_table(staff):
     assert counts and all("LIMIT" in sql.upper() for sql in counts)
 
 
-@pytest.mark.parametrize("query", ["?status__exact=failed", "?q=remind", "?time_slot_start__year=2026", "?time_slot_start__year=2026&time_slot_start__month=11",
-                                   "?queue=mail", "?o=3"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?status__exact=failed",
+        "?q=remind",
+        "?time_slot_start__year=2026",
+        "?time_slot_start__year=2026&time_slot_start__month=11",
+        "?queue=mail",
+        "?o=3",
+    ],
+)
 def test_filters_and_search_work(staff, query):
     make_jobs(8)
     schedule_job("1h", "proj.demo.jobs.say_hello", queue="mail")
@@ -96,12 +109,20 @@ def test_callable_and_arguments_are_read_only(admin_client):
     job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
     page = admin_client.get(change_url(job)).content.decode()
     assert 'name="callable_name"' not in page and 'name="args"' not in page
-    admin_client.post(change_url(job), {
-        "callable_name": "os.system", "args": '["rm -rf /"]',
-        "time_slot_start_0": "2030-01-01", "time_slot_start_1": "10:00:00",
-        "time_slot_end_0": "2030-01-08", "time_slot_end_1": "10:00:00",
-        "queue": "", "max_attempts": "1", "priority": "",
-    })
+    admin_client.post(
+        change_url(job),
+        {
+            "callable_name": "os.system",
+            "args": '["rm -rf /"]',
+            "time_slot_start_0": "2030-01-01",
+            "time_slot_start_1": "10:00:00",
+            "time_slot_end_0": "2030-01-08",
+            "time_slot_end_1": "10:00:00",
+            "queue": "",
+            "max_attempts": "1",
+            "priority": "",
+        },
+    )
     job.refresh_from_db()
     assert job.callable_name == "proj.demo.jobs.add" and job.args == [1, 2]
     assert job.time_slot_start == dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)
@@ -109,11 +130,18 @@ def test_callable_and_arguments_are_read_only(admin_client):
 
 def test_an_expiry_before_the_scheduled_time_is_refused_in_the_admin(admin_client):
     job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
-    response = admin_client.post(change_url(job), {
-        "time_slot_start_0": "2030-01-01", "time_slot_start_1": "10:00:00",
-        "time_slot_end_0": "2029-01-01", "time_slot_end_1": "10:00:00",
-        "queue": "", "max_attempts": "1", "priority": "",
-    })
+    response = admin_client.post(
+        change_url(job),
+        {
+            "time_slot_start_0": "2030-01-01",
+            "time_slot_start_1": "10:00:00",
+            "time_slot_end_0": "2029-01-01",
+            "time_slot_end_1": "10:00:00",
+            "queue": "",
+            "max_attempts": "1",
+            "priority": "",
+        },
+    )
     assert "The expiry must be after the scheduled time." in response.content.decode()
     job.refresh_from_db()
     assert job.time_slot_start != dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)
@@ -129,7 +157,8 @@ def test_finished_jobs_cannot_be_edited(admin_client):
 def test_arguments_and_traceback_are_shown_escaped_in_pre_blocks(admin_client):
     job = schedule_job("1h", "proj.demo.jobs.echo", args=["<script>alert(1)</script>"])
     ScheduledJob.objects.filter(pk=job.pk).update(
-        status="failed", error="Traceback\n<img src=x onerror=alert(2)>")
+        status="failed", error="Traceback\n<img src=x onerror=alert(2)>"
+    )
     page = admin_client.get(change_url(job)).content.decode()
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(2)&gt;" in page
@@ -140,8 +169,9 @@ def test_the_cancel_action_cancels_scheduled_and_queued_jobs_only(staff):
     jobs = [schedule_job("1h", "proj.demo.jobs.say_hello") for _ in range(3)]
     ScheduledJob.objects.filter(pk=jobs[1].pk).update(status="queued")
     ScheduledJob.objects.filter(pk=jobs[2].pk).update(status="complete")
-    response = staff.post(CHANGELIST, {"action": "cancel_jobs",
-                                       "_selected_action": [j.pk for j in jobs]}, follow=True)
+    response = staff.post(
+        CHANGELIST, {"action": "cancel_jobs", "_selected_action": [j.pk for j in jobs]}, follow=True
+    )
     statuses = [ScheduledJob.objects.get(pk=j.pk).status for j in jobs]
     assert statuses == ["cancelled", "cancelled", "complete"]
     assert "2 jobs cancelled." in response.content.decode()

@@ -24,5 +24,7 @@ def test_a_lookahead_shorter_than_the_tick_interval_is_a_warning(settings):
 
 
 def test_without_django_celery_beat_a_warning_says_how_jobs_get_dispatched(settings):
-    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "django_celery_beat"]
+    settings.INSTALLED_APPS = [
+        app for app in settings.INSTALLED_APPS if app != "django_celery_beat"
+    ]
     assert "future_celery.W001" in ids()

@@ -12,17 +12,28 @@ from future_celery import ScheduledJob
 
 pytestmark = pytest.mark.django_db
 
-TIMES = [dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.UTC), dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC),
-         dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
-         dt.datetime(2026, 3, 29, 22, 30, tzinfo=dt.UTC), dt.datetime(2028, 7, 4, 9, 0, tzinfo=dt.UTC)]
+TIMES = [
+    dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 1, 1, 0, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC),
+    dt.datetime(2026, 3, 29, 22, 30, tzinfo=dt.UTC),
+    dt.datetime(2028, 7, 4, 9, 0, tzinfo=dt.UTC),
+]
 
 
 @pytest.fixture
 def jobs():
-    ScheduledJob.objects.bulk_create([
-        ScheduledJob(callable_name="proj.demo.jobs.add", time_slot_start=when,
-                     status="failed" if i % 2 else "scheduled")
-        for i, when in enumerate(TIMES)])
+    ScheduledJob.objects.bulk_create(
+        [
+            ScheduledJob(
+                callable_name="proj.demo.jobs.add",
+                time_slot_start=when,
+                status="failed" if i % 2 else "scheduled",
+            )
+            for i, when in enumerate(TIMES)
+        ]
+    )
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Los_Angeles"])
@@ -38,7 +49,8 @@ def test_dates_and_datetimes_match_djangos(jobs, zone, kind, status):
             django = list(getattr(QuerySet, method)(queryset, "time_slot_start", kind))
             assert ours == django, (method, ours, django)
         assert list(queryset.dates("time_slot_start", kind, "DESC")) == list(
-            QuerySet.dates(queryset, "time_slot_start", kind, "DESC"))
+            QuerySet.dates(queryset, "time_slot_start", kind, "DESC")
+        )
 
 
 def test_the_queue_filter_offers_the_queues_in_use(admin_client):

@@ -6,7 +6,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_page_schedules_a_job_that_the_runner_completes(client, admin_client):
-    response = client.post("/", {"job": "say_hello", "when": "0s", "argument": "Grace"}, follow=True)
+    response = client.post(
+        "/", {"job": "say_hello", "when": "0s", "argument": "Grace"}, follow=True
+    )
     job = ScheduledJob.objects.get()
     assert f"Scheduled job #{job.pk}" in response.content.decode()
     assert (job.callable_name, job.args) == ("proj.demo.jobs.say_hello", ["Grace"])

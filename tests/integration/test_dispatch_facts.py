@@ -36,15 +36,21 @@ def test_a_failed_job_keeps_its_message_link(worker):
 
 def test_a_retried_job_records_the_message_of_its_last_attempt(worker):
     job = schedule_job("0s", "proj.demo.jobs.boom", max_attempts=2)
-    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).attempts == 1
-                      and ScheduledJob.objects.get(pk=job.pk).status == "scheduled", 20)
+    assert wait_until(
+        lambda: (
+            ScheduledJob.objects.get(pk=job.pk).attempts == 1
+            and ScheduledJob.objects.get(pk=job.pk).status == "scheduled"
+        ),
+        20,
+    )
     job.refresh_from_db()
     first_task_id = job.task_id
     assert_sent_once(job)  # between attempts it still names the first attempt's message
     from future_celery import dispatch
 
-    assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 30,
-                      action=dispatch.tick)
+    assert wait_until(
+        lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 30, action=dispatch.tick
+    )
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 2
     assert_sent_once(job)

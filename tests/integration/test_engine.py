@@ -24,8 +24,9 @@ def refreshed(job):
 
 def finished(job, timeout=20.0, tick=False):
     """Wait until the job reaches a final state (ticking the dispatcher if asked)."""
-    assert wait_until(lambda: refreshed(job).is_finished, timeout,
-                      action=dispatch.tick if tick else None), f"job stays {job.status}: {job!r}"
+    assert wait_until(
+        lambda: refreshed(job).is_finished, timeout, action=dispatch.tick if tick else None
+    ), f"job stays {job.status}: {job!r}"
     return job
 
 
@@ -39,8 +40,12 @@ def test_a_job_due_now_runs_on_the_worker_and_writes_its_result(worker):
 
 def test_jobs_start_at_their_eta_not_before(worker):
     start = timezone.now() + dt.timedelta(seconds=2)
-    jobs = [schedule_job(start + dt.timedelta(milliseconds=300 * i), "proj.demo.jobs.record",
-                         args=[f"eta{i}"]) for i in range(4)]
+    jobs = [
+        schedule_job(
+            start + dt.timedelta(milliseconds=300 * i), "proj.demo.jobs.record", args=[f"eta{i}"]
+        )
+        for i in range(4)
+    ]
     assert all(refreshed(job).status == "queued" for job in jobs)  # dispatched on commit
     for job in jobs:
         finished(job)
@@ -71,8 +76,9 @@ def test_retries_back_off_then_fail_after_max_attempts(worker):
 
 
 def test_a_retried_job_that_succeeds_completes(worker):
-    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["retry-ok", 0],
-                       max_attempts=2)
+    job = schedule_job(
+        "0s", "proj.demo.jobs.stall_first_attempt", args=["retry-ok", 0], max_attempts=2
+    )
     finished(job, tick=True)
     assert job.status == "complete" and job.return_value == "retry-ok attempt 1"
 
@@ -148,7 +154,9 @@ def test_a_rolled_back_schedule_dispatches_nothing(worker, broker):
     assert not Execution.objects.exists()
 
 
-def test_the_message_names_the_callable_and_carries_only_the_job_id(module_worker, transactional_db, broker):
+def test_the_message_names_the_callable_and_carries_only_the_job_id(
+    module_worker, transactional_db, broker
+):
     job = schedule_job("0s", "proj.demo.jobs.say_hello", args=["secret-argument"], queue="nobody")
     with Connection(broker.url) as connection:  # the message, taken off the queue no worker reads
         queue = Queue("nobody", no_declare=True)(connection.default_channel)
@@ -158,16 +166,20 @@ def test_the_message_names_the_callable_and_carries_only_the_job_id(module_worke
     headers = message.headers
     assert headers["shadow"] == "proj.demo.jobs.say_hello"
     assert headers["task"] == "future_celery.run_job" and headers["id"] == refreshed(job).task_id
-    assert json.loads(message.body) == [[job.pk], {}, {"callbacks": None, "errbacks": None,
-                                                         "chain": None, "chord": None}]
+    assert json.loads(message.body) == [
+        [job.pk],
+        {},
+        {"callbacks": None, "errbacks": None, "chain": None, "chord": None},
+    ]
     assert "secret-argument" not in json.dumps(headers)
 
 
 def test_a_message_past_its_expiry_marks_the_job_expired(transactional_db, broker):
     from tests.conftest import base_env
 
-    job = schedule_job(timezone.now(), "proj.demo.jobs.record", args=["late"],
-                       expires="1s", queue="late-queue")
+    job = schedule_job(
+        timezone.now(), "proj.demo.jobs.record", args=["late"], expires="1s", queue="late-queue"
+    )
     assert refreshed(job).status == "queued"
     wait_until(lambda: False, 1.5)
     late_worker = start_worker(base_env(), queues="late-queue")
@@ -180,8 +192,9 @@ def test_a_message_past_its_expiry_marks_the_job_expired(transactional_db, broke
 
 def test_a_long_job_with_a_live_worker_keeps_it(worker):
     # Heartbeat timeout is 3 s in the test settings; the job takes 5 s; the tick runs all along.
-    job = schedule_job("0s", "proj.demo.jobs.record", args=["long"], kwargs={"seconds": 5},
-                       max_attempts=3)
+    job = schedule_job(
+        "0s", "proj.demo.jobs.record", args=["long"], kwargs={"seconds": 5}, max_attempts=3
+    )
     finished(job, timeout=30, tick=True)
     assert job.status == "complete" and job.attempts == 1
     assert Execution.objects.filter(label="long").count() == 1
@@ -192,8 +205,13 @@ def test_a_job_whose_worker_was_killed_is_taken_back_and_completes(transactional
 
     # A queue of their own, so that no other worker takes the job.
     doomed = start_worker(base_env(), queues="kill-test")
-    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["killed"],
-                       max_attempts=2, queue="kill-test")
+    job = schedule_job(
+        "0s",
+        "proj.demo.jobs.stall_first_attempt",
+        args=["killed"],
+        max_attempts=2,
+        queue="kill-test",
+    )
     assert wait_until(lambda: refreshed(job).status == "running", 20)
     doomed.kill()  # the whole worker: main process and pool
     rescuer = start_worker(base_env(), queues="kill-test")
@@ -208,13 +226,13 @@ def test_a_job_whose_worker_was_killed_is_taken_back_and_completes(transactional
 
 
 def test_a_job_lost_more_than_max_lost_times_fails_with_a_clear_error(
-        transactional_db, broker, settings):
+    transactional_db, broker, settings
+):
     from tests.conftest import base_env
 
     settings.FUTURE_CELERY_MAX_LOST = 0  # the tick (here) fails the first lost attempt
     doomed = start_worker(base_env(), queues="lost-test")
-    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["lost"],
-                       queue="lost-test")
+    job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["lost"], queue="lost-test")
     assert wait_until(lambda: refreshed(job).status == "running", 20)
     doomed.kill()
     finished(job, timeout=30, tick=True)
@@ -233,8 +251,9 @@ def test_a_message_revoked_in_celery_marks_the_job_cancelled(worker):
 def test_a_row_edited_to_an_unknown_callable_fails_and_the_worker_goes_on(worker, settings):
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
     job = schedule_job("0s", "proj.demo.jobs.say_hello")
-    ScheduledJob.objects.filter(pk=job.pk).update(callable_name="proj.demo.jobs.vanished",
-                                                  args={"not": "a list"})
+    ScheduledJob.objects.filter(pk=job.pk).update(
+        callable_name="proj.demo.jobs.vanished", args={"not": "a list"}
+    )
     dispatch.tick()
     finished(job)
     assert job.status == "failed" and "has no 'vanished'" in job.error
@@ -250,7 +269,9 @@ def test_the_worker_refuses_a_pickled_message(worker):
     job.refresh_from_db()
     ScheduledJob.objects.filter(pk=job.pk).update(status="queued", task_id="fc-pickled")
     run_job.apply_async(args=[job.pk], task_id="fc-pickled", serializer="pickle")
-    assert wait_until(lambda: "Refusing to deserialize untrusted content of type pickle" in worker.output, 10)
+    assert wait_until(
+        lambda: "Refusing to deserialize untrusted content of type pickle" in worker.output, 10
+    )
     assert refreshed(job).status == "queued"
     assert not Execution.objects.filter(label="pickled").exists()
 

@@ -23,8 +23,9 @@ def no_query():
 
 def status_after_commit(job_id):
     """Send no query; on commit, read this job's status (is the completion committed?)."""
-    transaction.on_commit(lambda: SEEN.__setitem__(
-        "status", ScheduledJob.objects.get(pk=job_id).status))
+    transaction.on_commit(
+        lambda: SEEN.__setitem__("status", ScheduledJob.objects.get(pk=job_id).status)
+    )
 
 
 def queued(callable_name="tests.integration.test_hot_path.no_query", args=(), task_id="t-1"):
@@ -107,8 +108,10 @@ def test_the_claim_and_completion_skip_the_wal_flush_for_their_own_transaction_o
     assert synchronous_commit() == "on"  # the session's setting is untouched
     job = claimed(queued(task_id="t-2"), "t-2")
     with transaction.atomic():  # inside a transaction, see what the statement sets
-        done, _ = execute_hot(lifecycle._complete_sql("postgresql", unflushed=True), [
-            "complete", timezone.now(), "", timezone.now(), job.pk, "running", job.attempts])
+        done, _ = execute_hot(
+            lifecycle._complete_sql("postgresql", unflushed=True),
+            ["complete", timezone.now(), "", timezone.now(), job.pk, "running", job.attempts],
+        )
         assert done == 1 and synchronous_commit() == "off"
     assert synchronous_commit() == "on"
 
@@ -144,14 +147,23 @@ def _prepared_here():
 
 @pytest.mark.postgresql
 def test_the_direct_path_prepares_once_and_again_after_the_server_forgot():
-    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [2, 3], returning=True)[1] == (5, "100%")
+    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [2, 3], returning=True)[1] == (
+        5,
+        "100%",
+    )
     count = _prepared_here()
     assert count >= 1
-    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [4, 5], returning=True)[1] == (9, "100%")
+    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [4, 5], returning=True)[1] == (
+        9,
+        "100%",
+    )
     assert _prepared_here() == count  # the same statement, not prepared again
     with connection.cursor() as cursor:
         cursor.execute("DEALLOCATE ALL")  # as a pooler's DISCARD ALL would
-    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [1, 1], returning=True)[1] == (2, "100%")
+    assert execute_hot("SELECT %s::int + %s::int, '100%%'", [1, 1], returning=True)[1] == (
+        2,
+        "100%",
+    )
 
 
 @pytest.mark.postgresql

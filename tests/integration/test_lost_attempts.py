@@ -95,8 +95,9 @@ def test_workers_whose_heartbeat_stopped_are_found_lost_once():
 def test_rows_of_workers_lost_long_ago_are_removed_when_another_is_found():
     now = timezone.now()
     long_ago = now - workers.KEEP_LOST - dt.timedelta(hours=1)
-    Worker.objects.create(name="old@host", pid=1, started=long_ago, last_seen=long_ago,
-                          lost_at=long_ago)
+    Worker.objects.create(
+        name="old@host", pid=1, started=long_ago, last_seen=long_ago, lost_at=long_ago
+    )
     Worker.objects.create(name="dead@host", pid=2, started=long_ago, last_seen=long_ago)
     workers.find_lost(now)
     assert list(Worker.objects.values_list("name", flat=True)) == ["dead@host"]
@@ -111,9 +112,11 @@ def test_the_tick_sends_again_the_messages_a_lost_worker_may_have_held(redis_bro
     held = schedule_job("1h", "proj.demo.jobs.say_hello")
     after = schedule_job("1h", "proj.demo.jobs.say_hello")
     ScheduledJob.objects.filter(pk=held.pk).update(
-        status="queued", task_id="fc-held", dispatches=1, queued_at=last_seen)
+        status="queued", task_id="fc-held", dispatches=1, queued_at=last_seen
+    )
     ScheduledJob.objects.filter(pk=after.pk).update(  # sent after it had died
-        status="queued", task_id="fc-after", dispatches=1, queued_at=now)
+        status="queued", task_id="fc-after", dispatches=1, queued_at=now
+    )
     from future_celery import dispatch
 
     assert dispatch.resend_for_lost_workers(now) == 1

@@ -40,18 +40,38 @@ def routed(redis_broker):
 def rows(now):
     return [
         # Due in a minute (an eta), with an expiry, no queue of its own: task_routes applies.
-        (7, "proj.demo.jobs.add", now + dt.timedelta(minutes=1), now + dt.timedelta(days=7),
-         "", None, None, None, "fc-7-a"),
+        (
+            7,
+            "proj.demo.jobs.add",
+            now + dt.timedelta(minutes=1),
+            now + dt.timedelta(days=7),
+            "",
+            None,
+            None,
+            None,
+            "fc-7-a",
+        ),
         # Due already, no expiry, its own queue and priority, time limits.
-        (8, "proj.demo.jobs.remind", now - dt.timedelta(seconds=5), None, NAMED, 3, 1.5, 2.0,
-         "fc-8-b"),
+        (
+            8,
+            "proj.demo.jobs.remind",
+            now - dt.timedelta(seconds=5),
+            None,
+            NAMED,
+            3,
+            1.5,
+            2.0,
+            "fc-8-b",
+        ),
     ]
 
 
 def sent(redis):
     """The messages in the test queues, oldest first, by queue key."""
-    return {key: [json.loads(raw) for raw in reversed(redis.lrange(key, 0, -1))]
-            for key in redis.keys("messages-*")}
+    return {
+        key: [json.loads(raw) for raw in reversed(redis.lrange(key, 0, -1))]
+        for key in redis.keys("messages-*")
+    }
 
 
 def test_a_batch_goes_out_as_apply_async_would_send_it(routed, redis_broker):
@@ -96,12 +116,17 @@ def test_from_inside_a_worker_task_the_messages_name_it_as_parent(routed, redis_
         ours = sent(broker)
         broker.delete(*ours)
         with run_job.app.producer_or_acquire() as producer:
-            run_job.apply_async(producer=producer, **messages._apply_async_options(rows(now)[0], now))
+            run_job.apply_async(
+                producer=producer, **messages._apply_async_options(rows(now)[0], now)
+            )
     finally:
         _task_stack.pop()
         run_job.pop_request()
     (mine,), (celerys,) = ours.values(), sent(broker).values()
-    assert mine[0]["headers"]["parent_id"] == "fc-parent" and mine[0]["headers"]["root_id"] == "fc-root"
+    assert (
+        mine[0]["headers"]["parent_id"] == "fc-parent"
+        and mine[0]["headers"]["root_id"] == "fc-root"
+    )
     assert mine[0]["headers"] == celerys[0]["headers"]
 
 

@@ -12,7 +12,6 @@ from proj.demo.models import Execution, Note, Tag
 pytestmark = pytest.mark.django_db
 
 
-
 def past(seconds=60):
     return timezone.now() - dt.timedelta(seconds=seconds)
 
@@ -89,8 +88,9 @@ def test_a_run_without_failures_returns_its_report():
 
 def test_queued_jobs_no_worker_started_run_too_and_keep_their_message_link():
     job = schedule_job(past(), "proj.demo.jobs.record", args=["queued"])
-    ScheduledJob.objects.filter(pk=job.pk).update(status="queued", task_id="fc-x", dispatches=1,
-                                                   queued_at=timezone.now())
+    ScheduledJob.objects.filter(pk=job.pk).update(
+        status="queued", task_id="fc-x", dispatches=1, queued_at=timezone.now()
+    )
     report = run_jobs()
     job.refresh_from_db()
     assert report.completed == [job.pk] and job.status == ScheduledJob.STATUS_COMPLETE
@@ -155,7 +155,9 @@ def test_the_return_value_is_stored_as_text():
 
 def test_arguments_arrive_as_they_were_sent():
     args = [dt.date(2026, 1, 2), (1, 2), {"$odd": "key"}]
-    job = schedule_job(past(), "proj.demo.jobs.echo", args=args, kwargs={"d": dt.timedelta(hours=1)})
+    job = schedule_job(
+        past(), "proj.demo.jobs.echo", args=args, kwargs={"d": dt.timedelta(hours=1)}
+    )
     run_jobs()
     job.refresh_from_db()
     assert job.return_value == repr((tuple(args), {"d": dt.timedelta(hours=1)}))
@@ -202,7 +204,10 @@ def test_a_deleted_content_object_fails_the_job_with_a_clear_error():
     run_jobs(ignore_errors=True)
     job.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_FAILED
-    assert f"content object of this job (demo.note with primary key '{job.object_id}') was deleted" in job.error
+    assert (
+        f"content object of this job (demo.note with primary key '{job.object_id}') was deleted"
+        in job.error
+    )
 
 
 def test_a_deleted_model_argument_fails_the_job_with_a_clear_error():
@@ -256,14 +261,20 @@ def test_reschedule_counts_a_relative_time_from_the_scheduled_time():
     new = job.reschedule("3d")
     assert new.pk != job.pk and new.rescheduled_from == job
     assert new.time_slot_start == start + dt.timedelta(days=3)
-    assert (new.callable_name, new.args, new.queue, new.priority) == (job.callable_name, [1, 2], "q", 3)
+    assert (new.callable_name, new.args, new.queue, new.priority) == (
+        job.callable_name,
+        [1, 2],
+        "q",
+        3,
+    )
     assert new.time_slot_end == new.time_slot_start + dt.timedelta(days=7)
 
 
 def test_reschedule_overrides_what_it_is_given():
     note = Note.objects.create(title="n")
-    job = schedule_job("1h", "proj.demo.jobs.note_title", args=["a"], kwargs={"suffix": "s"},
-                       content_object=note)
+    job = schedule_job(
+        "1h", "proj.demo.jobs.note_title", args=["a"], kwargs={"suffix": "s"}, content_object=note
+    )
     new = job.reschedule("1d", kwargs={"suffix": "t"}, expires=None)
     assert new.args == ["a"] and new.kwargs == {"suffix": "t"} and new.time_slot_end is None
     assert new.content_object == note

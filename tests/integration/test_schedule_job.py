@@ -26,7 +26,9 @@ def test_schedule_job_saves_and_returns_the_job():
     assert stored.status == ScheduledJob.STATUS_SCHEDULED == "scheduled"
     assert stored.args == ["Ada"] and stored.kwargs == {}
     assert stored.attempts == 0 and stored.max_attempts == 1
-    assert abs(stored.time_slot_start - (timezone.now() + dt.timedelta(days=5))) < dt.timedelta(seconds=5)
+    assert abs(stored.time_slot_start - (timezone.now() + dt.timedelta(days=5))) < dt.timedelta(
+        seconds=5
+    )
 
 
 def test_repr_shows_status_and_callable():
@@ -35,9 +37,13 @@ def test_repr_shows_status_and_callable():
 
 
 def test_status_constants_keep_django_futures_values():
-    assert (ScheduledJob.STATUS_SCHEDULED, ScheduledJob.STATUS_RUNNING, ScheduledJob.STATUS_FAILED,
-            ScheduledJob.STATUS_COMPLETE, ScheduledJob.STATUS_EXPIRED) == (
-        "scheduled", "running", "failed", "complete", "expired")
+    assert (
+        ScheduledJob.STATUS_SCHEDULED,
+        ScheduledJob.STATUS_RUNNING,
+        ScheduledJob.STATUS_FAILED,
+        ScheduledJob.STATUS_COMPLETE,
+        ScheduledJob.STATUS_EXPIRED,
+    ) == ("scheduled", "running", "failed", "complete", "expired")
 
 
 def test_a_function_is_stored_as_its_dotted_path():
@@ -72,11 +78,23 @@ def test_the_default_expiry_comes_from_settings():
 
 
 def test_queue_priority_attempts_and_limits_are_stored():
-    job = schedule_job("1h", "proj.demo.jobs.say_hello", queue="mail", priority=7,
-                       max_attempts=3, soft_time_limit=5, time_limit=10)
+    job = schedule_job(
+        "1h",
+        "proj.demo.jobs.say_hello",
+        queue="mail",
+        priority=7,
+        max_attempts=3,
+        soft_time_limit=5,
+        time_limit=10,
+    )
     job.refresh_from_db()
     assert (job.queue, job.priority, job.max_attempts, job.soft_time_limit, job.time_limit) == (
-        "mail", 7, 3, 5.0, 10.0)
+        "mail",
+        7,
+        3,
+        5.0,
+        10.0,
+    )
 
 
 def test_a_method_name_with_a_content_object():
@@ -136,14 +154,17 @@ def test_a_method_the_content_object_lacks_is_refused():
 def test_the_allow_list_is_checked_at_schedule_time():
     schedule_job("1h", "proj.demo.jobs.say_hello")
     schedule_job("1h", "remind", content_object=Note.objects.create(title="n"))
-    with pytest.raises(CallableNotAllowed, match="proj.demo.jobs.boom"):
+    with pytest.raises(CallableNotAllowed, match=r"proj\.demo\.jobs\.boom"):
         schedule_job("1h", "proj.demo.jobs.boom")
     assert ScheduledJob.objects.count() == 2
 
 
 def test_schedule_jobs_inserts_many_at_once():
     created = schedule_jobs(
-        [{"when": f"{i}m", "callable": "proj.demo.jobs.add", "args": [i, i]} for i in range(1, 251)],
+        [
+            {"when": f"{i}m", "callable": "proj.demo.jobs.add", "args": [i, i]}
+            for i in range(1, 251)
+        ],
         batch_size=100,
     )
     assert len(created) == 250 == ScheduledJob.objects.count()
@@ -152,20 +173,42 @@ def test_schedule_jobs_inserts_many_at_once():
 
 def test_schedule_jobs_stores_every_field_as_schedule_job_does():
     note = Note.objects.create(title="n")
-    spec = {"when": dt.datetime(2031, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC),
-            "callable": "proj.demo.jobs.echo", "expires": "2d12h",
-            "args": [1, -2**40, 2.5, "tab\there\nline \\ é", None, True, [1, {"a": []}],
-                     dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dt.date(2020, 2, 3)],
-            "kwargs": {"k": {"nested": "ünï"}}, "queue": "q1", "priority": 9,
-            "max_attempts": 3, "soft_time_limit": 1.5, "time_limit": 2}
+    spec = {
+        "when": dt.datetime(2031, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC),
+        "callable": "proj.demo.jobs.echo",
+        "expires": "2d12h",
+        "args": [
+            1,
+            -(2**40),
+            2.5,
+            "tab\there\nline \\ é",
+            None,
+            True,
+            [1, {"a": []}],
+            dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+            dt.date(2020, 2, 3),
+        ],
+        "kwargs": {"k": {"nested": "ünï"}},
+        "queue": "q1",
+        "priority": 9,
+        "max_attempts": 3,
+        "soft_time_limit": 1.5,
+        "time_limit": 2,
+    }
     single = schedule_job(spec.pop("when"), spec.pop("callable"), **spec)
     spec.update(when=single.time_slot_start, callable="proj.demo.jobs.echo")
-    bulk = schedule_jobs([spec, {"when": "1h", "callable": "proj.demo.jobs.note_title", "content_object": note}])
-    fields = [f.attname for f in ScheduledJob._meta.concrete_fields
-              if f.attname not in ("id", "created", "updated")]
+    bulk = schedule_jobs(
+        [spec, {"when": "1h", "callable": "proj.demo.jobs.note_title", "content_object": note}]
+    )
+    fields = [
+        f.attname
+        for f in ScheduledJob._meta.concrete_fields
+        if f.attname not in ("id", "created", "updated")
+    ]
     stored = {job.pk: job for job in ScheduledJob.objects.all()}
-    assert [getattr(stored[bulk[0].pk], f) for f in fields] == \
-        [getattr(stored[single.pk], f) for f in fields]
+    assert [getattr(stored[bulk[0].pk], f) for f in fields] == [
+        getattr(stored[single.pk], f) for f in fields
+    ]
     assert stored[bulk[0].pk].args == bulk[0].args and stored[bulk[1].pk].content_object == note
     assert None not in (stored[bulk[0].pk].created, stored[bulk[1].pk].updated)
 
@@ -193,8 +236,10 @@ def test_schedule_jobs_makes_model_instances_that_work_and_init_signals_when_lis
 
 
 def test_schedule_jobs_saves_nothing_when_one_is_bad():
-    specs = [{"when": "1m", "callable": "proj.demo.jobs.add", "args": [1, 2]},
-             {"when": "1m", "callable": "proj.demo.jobs.nope"}]
+    specs = [
+        {"when": "1m", "callable": "proj.demo.jobs.add", "args": [1, 2]},
+        {"when": "1m", "callable": "proj.demo.jobs.nope"},
+    ]
     with pytest.raises(CallableNotFound, match=r"jobs\[1\]"):
         schedule_jobs(specs)
     with pytest.raises(TypeError, match=r"jobs\[0\] has no 'callable'"):
@@ -251,18 +296,30 @@ def test_schedule_job_stores_every_field_as_the_orm_save_does():
     from future_celery.scheduling import prepare_job
 
     note = Note.objects.create(title="n")
-    options = {"args": [1, 2.5, "tab\there\nline \\ é", None, [1, {"a": []}], dt.date(2020, 2, 3)],
-               "kwargs": {"k": {"nested": "ünï"}}, "expires": "2d12h", "queue": "q1",
-               "priority": 9, "max_attempts": 3, "soft_time_limit": 1.5, "time_limit": 2,
-               "content_object": note}
+    options = {
+        "args": [1, 2.5, "tab\there\nline \\ é", None, [1, {"a": []}], dt.date(2020, 2, 3)],
+        "kwargs": {"k": {"nested": "ünï"}},
+        "expires": "2d12h",
+        "queue": "q1",
+        "priority": 9,
+        "max_attempts": 3,
+        "soft_time_limit": 1.5,
+        "time_limit": 2,
+        "content_object": note,
+    }
     when = dt.datetime(2031, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC)
     ours = schedule_job(when, "proj.demo.jobs.note_title", **options)
     orm = prepare_job(when, "proj.demo.jobs.note_title", **options)
     orm.save()
-    fields = [f.attname for f in ScheduledJob._meta.concrete_fields
-              if f.attname not in ("id", "created", "updated")]
+    fields = [
+        f.attname
+        for f in ScheduledJob._meta.concrete_fields
+        if f.attname not in ("id", "created", "updated")
+    ]
     stored = {job.pk: job for job in ScheduledJob.objects.all()}
-    assert [getattr(stored[ours.pk], f) for f in fields] == [getattr(stored[orm.pk], f) for f in fields]
+    assert [getattr(stored[ours.pk], f) for f in fields] == [
+        getattr(stored[orm.pk], f) for f in fields
+    ]
     assert stored[ours.pk].content_object == note and stored[ours.pk].created == ours.created
 
 
@@ -295,18 +352,24 @@ def test_schedule_job_insert_is_prepared_on_the_server_after_the_threshold():
     for _ in range(8):  # the example project's prepare_threshold is 5
         schedule_job("1h", "proj.demo.jobs.say_hello")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_prepared_statements "
-                       "WHERE statement LIKE 'INSERT INTO \"future_celery_scheduledjob\"%%'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements "
+            "WHERE statement LIKE 'INSERT INTO \"future_celery_scheduledjob\"%%'"
+        )
         assert cursor.fetchone()[0] >= 1
 
 
 def test_a_bad_job_in_a_later_batch_rolls_back_the_batches_written_before_it():
     from django.db import transaction
 
-    specs = [{"when": f"{i}m", "callable": "proj.demo.jobs.add", "args": [i, i]} for i in range(1, 6)]
+    specs = [
+        {"when": f"{i}m", "callable": "proj.demo.jobs.add", "args": [i, i]} for i in range(1, 6)
+    ]
     specs.append({"when": "1m", "callable": "proj.demo.jobs.add", "args": [object()]})
     with transaction.atomic():
-        ScheduledJob.objects.create(callable_name="proj.demo.jobs.add", time_slot_start=timezone.now())
+        ScheduledJob.objects.create(
+            callable_name="proj.demo.jobs.add", time_slot_start=timezone.now()
+        )
         with pytest.raises(ArgumentNotSerializable, match=r"jobs\[5\]: args\[0\]"):
             schedule_jobs(specs, batch_size=2)
         assert ScheduledJob.objects.count() == 1  # the caller's transaction goes on
@@ -316,23 +379,42 @@ def test_a_bad_job_in_a_later_batch_rolls_back_the_batches_written_before_it():
 @pytest.mark.parametrize("batch_size", [0, -1, 2.5, "10", True])
 def test_schedule_jobs_refuses_a_bad_batch_size(batch_size):
     with pytest.raises(ValueError, match="batch_size must be a whole number"):
-        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.say_hello"}], batch_size=batch_size)
+        schedule_jobs(
+            [{"when": "1h", "callable": "proj.demo.jobs.say_hello"}], batch_size=batch_size
+        )
     assert not ScheduledJob.objects.exists()
 
 
 def test_schedule_jobs_takes_any_iterable_of_specs():
-    made = schedule_jobs(({"when": "1h", "callable": "proj.demo.jobs.add", "args": [i, 1]}
-                          for i in range(7)), batch_size=3)
+    made = schedule_jobs(
+        ({"when": "1h", "callable": "proj.demo.jobs.add", "args": [i, 1]} for i in range(7)),
+        batch_size=3,
+    )
     assert [job.args for job in made] == [[i, 1] for i in range(7)]
     assert ScheduledJob.objects.count() == 7 and len({job.pk for job in made}) == 7
 
 
 def test_schedule_jobs_stores_lists_of_plain_arguments_exactly():
     # The COPY writes such lists item by item; each value must come back with its own type.
-    args = ["tab\there\nline \\ \"quoted\" é ✓ \x01\x1f", "", 0, -1, 2**70, True, False, None,
-            "1", "true", "null"]
-    made = schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.echo", "args": args},
-                          {"when": "1h", "callable": "proj.demo.jobs.echo", "args": [1.5, "x"]}])
+    args = [
+        'tab\there\nline \\ "quoted" é ✓ \x01\x1f',
+        "",
+        0,
+        -1,
+        2**70,
+        True,
+        False,
+        None,
+        "1",
+        "true",
+        "null",
+    ]
+    made = schedule_jobs(
+        [
+            {"when": "1h", "callable": "proj.demo.jobs.echo", "args": args},
+            {"when": "1h", "callable": "proj.demo.jobs.echo", "args": [1.5, "x"]},
+        ]
+    )
     first, second = (ScheduledJob.objects.get(pk=job.pk) for job in made)
     assert first.args == args and [type(a) for a in first.args] == [type(a) for a in args]
     assert second.args == [1.5, "x"] and type(second.args[0]) is float
@@ -359,6 +441,10 @@ def test_a_nul_character_in_an_argument_is_refused_by_name_on_every_database():
     with pytest.raises(ArgumentNotSerializable, match=r"args\[1\] cannot be stored: .*NUL"):
         schedule_job("1h", "proj.demo.jobs.echo", args=["fine", "not\x00fine"])
     with pytest.raises(ArgumentNotSerializable, match=r"jobs\[1\]: kwargs\['k'\]\['n'\].*NUL"):
-        schedule_jobs([{"when": "1h", "callable": "proj.demo.jobs.echo"},
-                       {"when": "1h", "callable": "proj.demo.jobs.echo", "kwargs": {"k": {"n": "\x00"}}}])
+        schedule_jobs(
+            [
+                {"when": "1h", "callable": "proj.demo.jobs.echo"},
+                {"when": "1h", "callable": "proj.demo.jobs.echo", "kwargs": {"k": {"n": "\x00"}}},
+            ]
+        )
     assert not ScheduledJob.objects.exists()

@@ -17,19 +17,29 @@ pytestmark = pytest.mark.postgresql
 def test_the_tick_never_scans_the_whole_table(settings):
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
     now = timezone.now()
-    ScheduledJob.objects.bulk_create([
-        ScheduledJob(callable_name="proj.demo.jobs.add", args=[i, i],
-                     time_slot_start=now + dt.timedelta(days=1, seconds=i),
-                     time_slot_end=now + dt.timedelta(days=8))
-        for i in range(30_000)
-    ], batch_size=5000)
+    ScheduledJob.objects.bulk_create(
+        [
+            ScheduledJob(
+                callable_name="proj.demo.jobs.add",
+                args=[i, i],
+                time_slot_start=now + dt.timedelta(days=1, seconds=i),
+                time_slot_end=now + dt.timedelta(days=8),
+            )
+            for i in range(30_000)
+        ],
+        batch_size=5000,
+    )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE future_celery_scheduledjob")
     with CaptureQueriesContext(connection) as queries:
         report = dispatch.tick(now)
     assert report.dispatched == 0
-    statements = [q["sql"] for q in queries
-                  if "future_celery_scheduledjob" in q["sql"] and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    statements = [
+        q["sql"]
+        for q in queries
+        if "future_celery_scheduledjob" in q["sql"]
+        and not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
     assert len(statements) >= 4  # expire, requeue, recover, claim
     for sql in statements:
         with connection.cursor() as cursor:

@@ -29,7 +29,10 @@ def test_the_setting_turns_it_off(unfrozen, settings):
 
 
 def test_it_runs_when_the_worker_and_each_pool_process_start():
-    for signal in (signals.worker_before_create_process, signals.worker_ready,
-                   signals.worker_process_init):
+    for signal in (
+        signals.worker_before_create_process,
+        signals.worker_ready,
+        signals.worker_process_init,
+    ):
         receivers = [receiver for _, receiver in signal.receivers]  # connected weak=False
         assert freeze_startup_objects in receivers, signal.name

@@ -14,16 +14,19 @@ def test_a_class_attribute_path_resolves():
     assert callables.resolve_path("proj.demo.models.Note.remind") is jobs.Note.remind
 
 
-@pytest.mark.parametrize(("path", "message"), [
-    ("say_hello", "is not a dotted path"),
-    ("proj.demo.jobs.", "is not a dotted path"),
-    ("proj.demo.jobs.nope", "module 'proj.demo.jobs' has no 'nope'"),
-    ("nosuchpackage.jobs.x", "no module 'nosuchpackage'"),
-    ("proj.demo.nomodule.x", "module 'proj.demo' has no 'nomodule.x'"),
-    ("proj.demo.jobs.os", "is not callable"),
-    ("proj.settings.DEBUG", "is not callable"),
-    ("proj.demo.jobs.say hello", "is not a dotted path"),
-])
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("say_hello", "is not a dotted path"),
+        ("proj.demo.jobs.", "is not a dotted path"),
+        ("proj.demo.jobs.nope", "module 'proj.demo.jobs' has no 'nope'"),
+        ("nosuchpackage.jobs.x", "no module 'nosuchpackage'"),
+        ("proj.demo.nomodule.x", "module 'proj.demo' has no 'nomodule.x'"),
+        ("proj.demo.jobs.os", "is not callable"),
+        ("proj.settings.DEBUG", "is not callable"),
+        ("proj.demo.jobs.say hello", "is not a dotted path"),
+    ],
+)
 def test_unresolvable_paths_raise_import_error_naming_the_path(path, message):
     with pytest.raises(ImportError) as info:
         callables.resolve_path(path)
@@ -59,4 +62,7 @@ def test_the_allow_list_admits_matching_names_only():
 
 def test_a_method_is_allow_listed_under_its_model():
     assert callables.allow_name("remind", "demo.note") == "demo.note.remind"
-    assert callables.allow_name("proj.demo.jobs.note_title", "demo.note") == "proj.demo.jobs.note_title"
+    assert (
+        callables.allow_name("proj.demo.jobs.note_title", "demo.note")
+        == "proj.demo.jobs.note_title"
+    )

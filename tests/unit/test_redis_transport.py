@@ -8,7 +8,9 @@ from future_celery.redis_transport import Channel, Transport
 
 
 def test_a_channel_whose_connection_is_gone_raises_a_recoverable_connection_error():
-    connection = Connection("redis://127.0.0.1:6379/15", transport="future_celery.redis_transport:Transport")
+    connection = Connection(
+        "redis://127.0.0.1:6379/15", transport="future_celery.redis_transport:Transport"
+    )
     transport = connection.transport
     assert isinstance(transport, Transport) and transport.Channel is Channel
     channel = Channel.__new__(Channel)  # a channel left behind by a dead connection
@@ -16,4 +18,3 @@ def test_a_channel_whose_connection_is_gone_raises_a_recoverable_connection_erro
         channel.connection = dead
         with pytest.raises(transport.connection_errors):
             channel._connparams()
-

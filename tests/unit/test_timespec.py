@@ -10,25 +10,42 @@ from future_celery.timespec import parse_offset, resolve
 BASE = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("30s", dt.timedelta(seconds=30)),
-    ("5m", dt.timedelta(minutes=5)),
-    ("2h", dt.timedelta(hours=2)),
-    ("5d", dt.timedelta(days=5)),
-    ("1w", dt.timedelta(weeks=1)),
-    ("1d12h", dt.timedelta(days=1, hours=12)),
-    ("1w2d3h4m5s", dt.timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5)),
-    ("0h", dt.timedelta(0)),
-    ("12h1d", dt.timedelta(days=1, hours=12)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", dt.timedelta(seconds=30)),
+        ("5m", dt.timedelta(minutes=5)),
+        ("2h", dt.timedelta(hours=2)),
+        ("5d", dt.timedelta(days=5)),
+        ("1w", dt.timedelta(weeks=1)),
+        ("1d12h", dt.timedelta(days=1, hours=12)),
+        ("1w2d3h4m5s", dt.timedelta(weeks=1, days=2, hours=3, minutes=4, seconds=5)),
+        ("0h", dt.timedelta(0)),
+        ("12h1d", dt.timedelta(days=1, hours=12)),
+    ],
+)
 def test_offset_strings_are_read(text, expected):
     assert parse_offset(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "5x", "", "-3d", "1.5h", "5", "d", " 5d", "5d ", "5 d", "1h1h", "5D", "1e3s",
-    "999999999999999999999w",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "5x",
+        "",
+        "-3d",
+        "1.5h",
+        "5",
+        "d",
+        " 5d",
+        "5d ",
+        "5 d",
+        "1h1h",
+        "5D",
+        "1e3s",
+        "999999999999999999999w",
+    ],
+)
 def test_bad_offset_strings_raise_value_error_naming_the_text(text):
     with pytest.raises(ValueError) as info:
         parse_offset(text)
@@ -61,7 +78,10 @@ def test_a_naive_datetime_is_read_in_the_current_time_zone():
 def test_a_naive_datetime_on_a_dst_change_day_gets_that_days_offset():
     # Europe/Berlin moves from UTC+1 to UTC+2 at 02:00 on 2026-03-29.
     with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
-        before, after = resolve(dt.datetime(2026, 3, 29, 1, 0)), resolve(dt.datetime(2026, 3, 29, 4, 0))
+        before, after = (
+            resolve(dt.datetime(2026, 3, 29, 1, 0)),
+            resolve(dt.datetime(2026, 3, 29, 4, 0)),
+        )
     assert after.astimezone(dt.UTC) - before.astimezone(dt.UTC) == dt.timedelta(hours=2)
     assert after.astimezone(dt.UTC).hour == 2
 
@@ -94,8 +114,11 @@ def test_huge_day_offsets_are_refused_when_resolved():
         resolve("999999999d", BASE)
 
 
-@pytest.mark.parametrize("tz", [zoneinfo.ZoneInfo("UTC"), dt.UTC, dt.timezone(dt.timedelta(hours=-5))],
-                         ids=["zoneinfo-UTC", "datetime-UTC", "fixed-offset"])
+@pytest.mark.parametrize(
+    "tz",
+    [zoneinfo.ZoneInfo("UTC"), dt.UTC, dt.timezone(dt.timedelta(hours=-5))],
+    ids=["zoneinfo-UTC", "datetime-UTC", "fixed-offset"],
+)
 def test_in_a_zone_without_dst_days_are_24_hours_and_the_result_is_utc(tz):
     base = dt.datetime(2026, 3, 28, 23, 30, tzinfo=tz)
     result = resolve("2d3h", base, tz)

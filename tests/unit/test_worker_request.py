@@ -52,4 +52,6 @@ def test_the_worker_builds_run_jobs_requests_on_job_request():
     base = symbol_by_name(run_job.Request)
     assert base is JobRequest
     pool = type("Pool", (), {"apply_async": None})()
-    assert issubclass(create_request_cls(base, run_job, pool, "host", None, app=run_job.app), JobRequest)
+    assert issubclass(
+        create_request_cls(base, run_job, pool, "host", None, app=run_job.app), JobRequest
+    )

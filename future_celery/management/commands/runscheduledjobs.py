@@ -13,21 +13,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "-d", "--delete-completed", action="store_true",
+            "-d",
+            "--delete-completed",
+            action="store_true",
             help="Delete the rows of jobs that complete.",
         )
         parser.add_argument(
-            "-i", "--ignore-errors", action="store_true",
+            "-i",
+            "--ignore-errors",
+            action="store_true",
             help="Go on after a job fails instead of stopping at the first failure.",
         )
         parser.add_argument(
-            "--dispatch", action="store_true",
+            "--dispatch",
+            action="store_true",
             help="Do not run jobs here: run one tick that hands the jobs due soon to Celery "
-                 "workers (for projects that run this from cron instead of celery beat).",
+            "workers (for projects that run this from cron instead of celery beat).",
         )
 
-    def handle(self, *args, delete_completed=False, ignore_errors=False, dispatch=False,
-               **options):
+    def handle(self, *args, delete_completed=False, ignore_errors=False, dispatch=False, **options):
         if dispatch:
             report = tick()
             self.stdout.write(
