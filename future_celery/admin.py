@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import lifecycle
 from .exceptions import FutureCeleryError
 from .models import ScheduledJob, Worker
 from .pagination import EstimatedCountPaginator
@@ -154,12 +155,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         """Write only the edited fields, and only if the job is still scheduled: a full save
         would overwrite what the engine wrote to the row meanwhile."""
         fields = [name for name in form.changed_data if name in EDITABLE_WHILE_SCHEDULED]
-        if not fields:
-            return
-        updated = ScheduledJob.objects.filter(
-            pk=obj.pk, status=ScheduledJob.STATUS_SCHEDULED
-        ).update(updated=timezone.now(), **{name: getattr(obj, name) for name in fields})
-        if not updated:
+        if fields and not lifecycle.edit_scheduled(obj, fields):
             self.message_user(
                 request, _("Not saved: the job is no longer scheduled."), messages.ERROR
             )
@@ -213,7 +209,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         cancelled = 0
         for job in queryset.filter(status__in=ScheduledJob.CANCELLABLE_STATUSES):
             try:
-                job.cancel()
+                lifecycle.cancel(job)
                 cancelled += 1
             except FutureCeleryError:
                 pass  # it started or finished meanwhile

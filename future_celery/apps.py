@@ -8,6 +8,13 @@ class FutureCeleryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, signal_handlers  # noqa: F401  (checks register on import)
+        # The composition root: it wires the layers together. The checks register on
+        # import; the tasks module registers run_job and tick with Celery; the model's
+        # convenience methods get the functions behind them from the layers above it.
+        from . import checks, lifecycle, scheduling, signal_handlers, tasks  # noqa: F401
+        from .models import ScheduledJob
 
+        ScheduledJob.operations.update(
+            cancel=lifecycle.cancel, reschedule=scheduling.reschedule_job
+        )
         signal_handlers.connect()

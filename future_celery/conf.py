@@ -15,6 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from .exceptions import UnknownSetting
+
 PREFIX = "FUTURE_CELERY_"
 
 DEFAULTS: dict[str, Any] = {
@@ -89,7 +91,7 @@ def get(name: str) -> Any:
         return _values[name]
     except KeyError:
         if name not in DEFAULTS:
-            raise KeyError(f"future_celery has no setting {name!r}") from None
+            raise UnknownSetting(f"future_celery has no setting {name!r}") from None
     value = _values[name] = getattr(settings, PREFIX + name, DEFAULTS[name])
     return value
 

@@ -1,12 +1,13 @@
-"""Database helpers for long-lived processes (workers, beat): survive a dropped connection."""
+"""Database helpers for long-lived processes (workers, beat): survive a dropped connection,
+and take the default connection once per job. The statements sent past Django's cursor are
+in future_celery.pg_direct."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
@@ -23,17 +24,17 @@ def reconnecting(func: Callable[..., T], attempts: int = 5, delay: float = 0.5) 
     (No health check up front: that would cost a round trip on every call.)"""
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        for attempt in range(1, attempts + 1):
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        for attempt in range(1, attempts):
             try:
                 return func(*args, **kwargs)
             except DISCONNECT_ERRORS as exc:
-                if connection.in_atomic_block or attempt == attempts:
+                if connection.in_atomic_block:
                     raise
                 logger.warning("Database connection lost (%s); reconnecting, try %s", exc, attempt)
                 connection.close()
                 time.sleep(delay * attempt)
-        raise AssertionError("unreachable")
+        return func(*args, **kwargs)  # the last try: its error propagates
 
     return wrapper
 
@@ -43,196 +44,3 @@ def default_connection() -> Any:
     Every attribute read through django.db.connection looks the connection up again (a
     thread-local read of a few microseconds), so code that runs once per job takes it once."""
     return connections[DEFAULT_DB_ALIAS]
-
-
-@contextlib.contextmanager
-def hot_cursor() -> Iterator[Any]:
-    """A cursor of the default connection for statements run once per job by the worker.
-
-    On PostgreSQL it binds parameters on the server, so psycopg prepares a statement after
-    the connection's ``prepare_threshold`` runs (5 by default; OPTIONS {"prepare_threshold":
-    None} turns that off, e.g. behind PgBouncer in transaction mode): no client-side quoting
-    and no planning per job. Elsewhere it is Django's own cursor. Either way the connection is
-    checked and opened as for any query, and errors arrive as Django's database errors. (Its
-    statements bypass Django's cursor wrapper, so they are not in connection.queries.)"""
-    conn = default_connection()
-    if conn.vendor != "postgresql":
-        with conn.cursor() as cursor:
-            yield cursor
-        return
-    raw = _server_binding_cursor(conn)
-    conn.validate_no_broken_transaction()
-    with conn.wrap_database_errors, raw as cursor:
-        yield cursor
-
-
-def binding_cursor(conn: Any) -> Any:
-    """Django's cursor of PostgreSQL connection ``conn`` (execute wrappers, query logging,
-    error wrapping), around a psycopg cursor that binds the parameters on the server, as
-    hot_cursor()'s does: nothing is quoted client-side, and psycopg prepares the statement
-    after the connection's ``prepare_threshold`` runs. For statements of user-facing calls,
-    which code watching the connection must see."""
-    return conn._prepare_cursor(_server_binding_cursor(conn))
-
-
-def _server_binding_cursor(conn: Any) -> Any:
-    """A psycopg cursor (server-side binding) of ``conn``, checked and opened as Django
-    opens a connection for any cursor."""
-    import psycopg
-
-    _open(conn)
-    with conn.wrap_database_errors:
-        return psycopg.Cursor(conn.connection)
-
-
-def _open(conn: Any) -> None:
-    """Check and open ``conn`` as Django does before any cursor."""
-    conn.close_if_health_check_failed()
-    conn.ensure_connection()
-
-
-def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tuple[int, Any]:
-    """Run one statement for the worker's per-job path (the claim, the completion): the
-    number of rows it affected, and with ``returning`` the first row it returned (or None).
-
-    On PostgreSQL in autocommit (the worker, outside a job's transaction) it goes straight
-    to libpq (see _Statements): a third of the CPU time of a psycopg cursor's execute. Inside
-    a transaction it goes through a hot_cursor(), which lets psycopg open the transaction."""
-    conn = default_connection()
-    if conn.vendor == "postgresql":
-        _open(conn)
-        raw = conn.connection
-        if raw.autocommit and raw.pgconn.transaction_status == _IDLE:
-            with conn.wrap_database_errors:
-                return _statements(conn).execute(sql, params, returning)
-    with hot_cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount, cursor.fetchone() if returning else None
-
-
-# libpq's codes, as psycopg.pq names them (TransactionStatus.IDLE, ExecStatus.COMMAND_OK,
-# ConnStatus.OK), without importing psycopg where SQLite alone is used.
-_IDLE, _COMMAND_OK, _CONNECTION_OK = 0, 1, 0
-
-
-def _statements(conn: Any) -> _Statements:
-    """The _Statements of ``conn``'s current libpq connection (a reconnect gets new ones)."""
-    statements = getattr(conn, "_future_celery_statements", None)
-    if statements is None or statements.pgconn is not conn.connection.pgconn:
-        statements = conn._future_celery_statements = _Statements(conn.connection)
-    return statements
-
-
-class _Statements:
-    """Statements run on a libpq connection directly, parameters in text and results in
-    binary, with psycopg's own adapters (C code) for both; prepared on the server once per
-    connection unless the connection's ``prepare_threshold`` is None (a transaction-mode
-    pooler), in which case each is sent with its parameters, unprepared.
-
-    A psycopg cursor spends about 150 µs of CPU per statement on a small machine in its
-    Python code around the same libpq call (query conversion, the prepared statement cache,
-    the result set, fetching); per job the worker runs two. Only for autocommit statements:
-    psycopg tracks no state of those, and libpq reports the connection's state to it as ever.
-    Query logging and execute wrappers do not see them, as with hot_cursor()."""
-
-    def __init__(self, raw: Any) -> None:
-        from psycopg.adapt import AdaptersMap, Transformer
-
-        self.pgconn = raw.pgconn
-        self.prepare = raw.prepare_threshold is not None
-        self.encoding = raw.info.encoding
-        self.names: dict[str, bytes] = {}
-        adapters = AdaptersMap(raw.adapters)
-        for name in ("json", "jsonb"):  # as Django's text loader: the field decodes the text
-            adapters.register_loader(name, _json_text_loader(name))
-        self.transformer = Transformer(_AdaptContext(adapters, raw))
-
-    def execute(self, sql: str, params: Sequence[Any], returning: bool) -> tuple[int, Any]:
-        import psycopg
-        from psycopg.adapt import PyFormat
-        from psycopg.pq import ExecStatus, Format
-
-        values = self.transformer.dump_sequence(params, [PyFormat.TEXT] * len(params))
-        for attempt in (1, 2):
-            if self.prepare:
-                result = self.pgconn.exec_prepared(
-                    self._name(sql), values, result_format=Format.BINARY
-                )
-            else:
-                result = self.pgconn.exec_params(
-                    _numbered(sql).encode(self.encoding), values, result_format=Format.BINARY
-                )
-            if result.status in (ExecStatus.COMMAND_OK, ExecStatus.TUPLES_OK):
-                break
-            error = self._error(result)
-            if attempt == 1 and isinstance(error, psycopg.errors.InvalidSqlStatementName):
-                self.names.clear()  # the server forgot them (DISCARD ALL): prepare anew
-                continue
-            raise error
-        rowcount = result.command_tuples or 0
-        if not returning or not result.ntuples:
-            return rowcount, None
-        self.transformer.set_pgresult(result, format=Format.BINARY)
-        return rowcount, self.transformer.load_row(0, tuple)
-
-    def _name(self, sql: str) -> bytes:
-        name = self.names.get(sql)
-        if name is None:
-            name = f"future_celery_{len(self.names)}".encode()
-            result = self.pgconn.prepare(name, _numbered(sql).encode(self.encoding))
-            if result.status != _COMMAND_OK:
-                raise self._error(result)
-            self.names[sql] = name
-        return name
-
-    def _error(self, result: Any) -> Exception:
-        """psycopg's exception for a failed statement: an OperationalError when the
-        connection is gone (as psycopg raises, so that Django and reconnecting() see it)."""
-        import psycopg
-
-        if self.pgconn.status != _CONNECTION_OK:  # the server or the network is gone
-            return psycopg.OperationalError(
-                self.pgconn.error_message.decode(self.encoding, "replace").strip()
-                or "the connection is broken"
-            )
-        return psycopg.errors.error_from_result(result, encoding=self.encoding)
-
-
-class _AdaptContext:
-    """What psycopg's Transformer reads of its context: the adapters and the connection."""
-
-    def __init__(self, adapters: Any, connection: Any) -> None:
-        self.adapters, self.connection = adapters, connection
-
-
-@functools.cache
-def _json_text_loader(type_name: str) -> type:
-    """A binary loader of json/jsonb that returns the JSON text (jsonb's binary form is a
-    version byte, then the text; json's is the text)."""
-    from psycopg.adapt import Loader
-    from psycopg.pq import Format
-
-    skip = 1 if type_name == "jsonb" else 0
-
-    class JsonTextBinaryLoader(Loader):
-        format = Format.BINARY
-
-        def load(self, data: Any) -> str:
-            return bytes(data[skip:]).decode()
-
-    return JsonTextBinaryLoader
-
-
-@functools.cache
-def _numbered(sql: str) -> str:
-    """A statement with %s placeholders (and %% for a percent sign) in libpq's $1, $2... form."""
-    parts = sql.split("%%")
-    count = 0
-    for i, part in enumerate(parts):
-        pieces = part.split("%s")
-        numbered = [pieces[0]]
-        for piece in pieces[1:]:
-            count += 1
-            numbered.append(f"${count}{piece}")
-        parts[i] = "".join(numbered)
-    return "%".join(parts)

@@ -7,12 +7,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
-from django.db.models import CharField, F, Q, Value
-from django.db.models.functions import Cast, Concat
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import broker, conf, lifecycle, messages, workers
@@ -21,16 +19,6 @@ from .models import ScheduledJob
 logger = logging.getLogger(__name__)
 
 Job = ScheduledJob
-_MESSAGE_FIELDS = (
-    "id",
-    "callable_name",
-    "time_slot_start",
-    "time_slot_end",
-    "queue",
-    "priority",
-    "soft_time_limit",
-    "time_limit",
-)
 
 
 @dataclasses.dataclass
@@ -73,14 +61,16 @@ def dispatch_due(
         ids = list(ids)
         total = 0
         for start in range(0, len(ids), size):
-            sent = _publish(_claim(now, horizon, ids[start : start + size]), now, bounded)
+            sent = _publish(
+                lifecycle.queue_due(now, horizon, ids[start : start + size]), now, bounded
+            )
             if bounded and not broker.available():
                 break  # the broker failed: the rest stays scheduled for the tick
             total += sent
         return total
     total = 0
     while True:
-        batch = _claim(now, horizon, None)
+        batch = lifecycle.queue_due(now, horizon, None)
         total += _publish(batch, now, bounded)
         if len(batch) < size:
             return total
@@ -104,30 +94,6 @@ def _dispatch_quietly(ids: list[int]) -> None:
         dispatch_due(ids=ids, bounded=True)
     except Exception:  # the tick dispatches them instead
         logger.exception("Dispatch of jobs %s after commit failed; the tick will retry", ids)
-
-
-def _claim(now: dt.datetime, horizon: dt.datetime, ids: list[int] | None) -> list[tuple]:
-    """Mark a batch of due jobs queued, each under a new task id. Rows locked by another
-    tick are skipped, so two ticks never claim the same job."""
-    token = uuid.uuid4().hex[:12]
-    due = Job.objects.due(horizon)
-    if ids is not None:
-        due = due.filter(pk__in=ids)
-    with transaction.atomic():
-        rows = list(
-            due.select_for_update(skip_locked=True).values_list(*_MESSAGE_FIELDS)[
-                : conf.get("DISPATCH_BATCH_SIZE")
-            ]
-        )
-        if rows:
-            Job.objects.filter(pk__in=[row[0] for row in rows]).update(
-                status=Job.STATUS_QUEUED,
-                queued_at=now,
-                dispatches=1,
-                updated=now,
-                task_id=Concat(Value("fc-"), Cast("id", CharField()), Value(f"-{token}")),
-            )
-    return [(*row, f"fc-{row[0]}-{token}") for row in rows]
 
 
 # The wait before a job's message is sent again doubles up to REQUEUE_AFTER * 2 ** MAX_DOUBLINGS.
@@ -170,21 +136,12 @@ def resend_for_lost_workers(now: dt.datetime | None = None) -> int:
     return total
 
 
-def _resend(candidates, now: dt.datetime, why: str) -> int:
+def _resend(candidates: Callable[[], QuerySet[Job]], now: dt.datetime, why: str) -> int:
     """Send again, batch by batch, the messages of the queued jobs ``candidates()`` finds,
-    each under its task id (rows another tick holds are skipped). Returns how many."""
+    each under its task id. Returns how many."""
     total = 0
     while True:
-        with transaction.atomic():
-            rows = list(
-                candidates()
-                .select_for_update(skip_locked=True)
-                .values_list(*_MESSAGE_FIELDS, "task_id")[: conf.get("DISPATCH_BATCH_SIZE")]
-            )
-            if rows:
-                Job.objects.filter(pk__in=[row[0] for row in rows]).update(
-                    queued_at=now, dispatches=F("dispatches") + 1, updated=now
-                )
+        rows = lifecycle.take_for_resend(candidates(), now)
         if rows:
             logger.warning("Sending again the messages of %s %s", len(rows), why)
         total += _publish(rows, now)
@@ -218,11 +175,9 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
     fails, the whole batch goes back to scheduled: a message that did get out carries a task
     id that is no longer the job's, so the worker ignores it. ``bounded``: over the
     connections of future_celery.broker, without Celery's publish retries."""
-    from .tasks import run_job
-
     if not batch:
         return 0
-    app = run_job.app
+    app = messages.run_job_task().app
     try:
         if bounded:
             pool = broker.producers(app)
@@ -247,13 +202,7 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
                 exc,
             )
             logger.debug("The broker's error", exc_info=exc)
-        Job.objects.filter(status=Job.STATUS_QUEUED, task_id__in=[row[-1] for row in batch]).update(
-            status=Job.STATUS_SCHEDULED,
-            task_id="",
-            queued_at=None,
-            dispatches=0,
-            updated=timezone.now(),
-        )
+        lifecycle.unqueue([row[-1] for row in batch])
         return 0
     return len(batch)
 

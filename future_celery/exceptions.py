@@ -1,6 +1,8 @@
 """The exceptions future_celery raises. Each also derives from the standard type a caller
 would expect, so ``except ValueError`` keeps working."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 class FutureCeleryError(Exception):
     """Base of every error raised by future_celery."""
@@ -40,3 +42,26 @@ class InvalidJobState(FutureCeleryError, ValueError):
 
 class RunnerAlreadyActive(FutureCeleryError, RuntimeError):
     """Raised when a second in-process runner starts while one is active."""
+
+
+class InvalidOption(FutureCeleryError, ValueError):
+    """Raised when an option of schedule_job() and its kin has a bad value (a priority of
+    300, a batch size of 0, an unsaved content object...)."""
+
+
+class WrongOptionType(FutureCeleryError, TypeError):
+    """Raised when an option of schedule_job() and its kin has the wrong type, or is not
+    one it takes."""
+
+
+class SQLiteRoleTaken(FutureCeleryError, RuntimeError):
+    """Raised when a second celery beat or worker starts on one SQLite database."""
+
+
+class UnknownSetting(FutureCeleryError, KeyError):
+    """Raised when code asks for a FUTURE_CELERY_ setting that does not exist."""
+
+
+class AppNotLoaded(FutureCeleryError, ImproperlyConfigured):
+    """Raised when the future_celery app is needed but not loaded (not in INSTALLED_APPS,
+    or Django not set up)."""

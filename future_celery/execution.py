@@ -4,6 +4,7 @@ Celery worker; each records failures its own way."""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,24 +59,37 @@ def call(job: ScheduledJob) -> Any:
     return func(*args, **kwargs)
 
 
-def execute(job: ScheduledJob, delete_completed: bool = False) -> None:
-    """Run a job already marked running. Its writes and its completion commit together; an
-    exception rolls them back and propagates (the caller records the failure).
+class Completion(enum.Enum):
+    """Where a job's completion is written, which execute() chooses per job."""
 
-    A job that sends no query of its own has nothing to commit with its completion, which is
-    then one statement in autocommit: one round trip instead of BEGIN, UPDATE and COMMIT."""
+    # The caller's transaction is open (a runner called from a test, say): inside it.
+    IN_CALLERS_TRANSACTION = "in the caller's transaction"
+    # The job sent queries: in the job's own transaction, so that they commit together.
+    WITH_THE_JOBS_WRITES = "in the job's transaction"
+    # The job sent none: alone, in autocommit (one round trip instead of BEGIN, UPDATE and
+    # COMMIT; nothing of the job's would commit with it).
+    ALONE = "alone, in autocommit"
+
+
+def execute(job: ScheduledJob, delete_completed: bool = False) -> Completion:
+    """Run a job already marked running. Its writes and its completion commit together; an
+    exception rolls them back and propagates (the caller records the failure). Returns where
+    the completion was written (see Completion)."""
     conn = default_connection()
-    if conn.in_atomic_block:  # inside the caller's transaction: complete within it
+    if conn.in_atomic_block:
         with transaction.atomic():
             lifecycle.complete(job, call(job), delete=delete_completed)
-        return
+        return Completion.IN_CALLERS_TRANSACTION
     queries = _QueryCounter()
     with transaction.atomic(), conn.execute_wrapper(queries):
         result = call(job)
-        if queries.count or conn.run_on_commit:
+        wrote = queries.count > 0 or bool(conn.run_on_commit)
+        if wrote:
             lifecycle.complete(job, result, delete=delete_completed)
-            return
+    if wrote:
+        return Completion.WITH_THE_JOBS_WRITES
     lifecycle.complete(job, result, delete=delete_completed)
+    return Completion.ALONE
 
 
 class _QueryCounter:
@@ -84,6 +98,8 @@ class _QueryCounter:
     def __init__(self) -> None:
         self.count = 0
 
-    def __call__(self, execute, sql, params, many, context):
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
         self.count += 1
         return execute(sql, params, many, context)

@@ -16,8 +16,7 @@ from collections.abc import Iterator
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from . import conf
-from .models import ScheduledJob
+from . import conf, lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +58,7 @@ class Heartbeat:
             if not jobs:
                 continue
             try:
-                now = timezone.now()
-                ScheduledJob.objects.filter(pk__in=jobs, status=ScheduledJob.STATUS_RUNNING).update(
-                    heartbeat=now
-                )
+                lifecycle.stamp_heartbeats(jobs, timezone.now())
             except DatabaseError:
                 logger.warning("Heartbeat of jobs %s failed; retrying", jobs, exc_info=True)
                 connection.close()  # this thread's connection; reconnects next time

@@ -21,8 +21,8 @@ from django.db import connections, models, router, transaction
 from django.db.models import signals
 from django.utils import timezone
 
-from .db import binding_cursor
 from .models import ScheduledJob
+from .pg_direct import binding_cursor
 
 
 def insert(job: ScheduledJob) -> None:

@@ -1,23 +1,74 @@
-"""The state changes of a job row. Each is one conditional UPDATE, so that two processes
-racing for the same job cannot both win: whoever matches the expected status changes it."""
+"""Every change of a job row's status, and only here: each function below is one named
+transition (its from-states and to-state in its docstring, and in TRANSITIONS). Each is a
+conditional UPDATE, so that two processes racing for the same job cannot both win: whoever
+matches the expected status changes it. The dispatcher, the worker, the runner, the admin and
+the model call these; none of them writes ``status`` itself (tests/unit/test_transitions.py
+checks both)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import random
-from typing import Any
+import uuid
+from typing import Any, NamedTuple
 
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from . import conf
-from .db import default_connection, execute_hot
+from . import conf, retries
+from .db import default_connection
 from .exceptions import InvalidJobState
-from .models import ScheduledJob, job_from_fields
+from .models import ScheduledJob, job_from_row
+from .pg_direct import execute_hot
+from .signals import job_cancelled
 
 Job = ScheduledJob
+SCHEDULED, QUEUED, RUNNING = Job.STATUS_SCHEDULED, Job.STATUS_QUEUED, Job.STATUS_RUNNING
+COMPLETE, FAILED = Job.STATUS_COMPLETE, Job.STATUS_FAILED
+EXPIRED, CANCELLED = Job.STATUS_EXPIRED, Job.STATUS_CANCELLED
+
+
+class Transition(NamedTuple):
+    source: str
+    target: str
+    by: str  # the function of this module that makes it
+
+
+# Every status change the code makes. A new one is added here and to the function's docstring.
+TRANSITIONS = frozenset(
+    {
+        Transition(SCHEDULED, QUEUED, "queue_due"),
+        Transition(QUEUED, SCHEDULED, "unqueue"),
+        Transition(SCHEDULED, RUNNING, "start_in_process"),
+        Transition(QUEUED, RUNNING, "start_in_process"),
+        Transition(QUEUED, RUNNING, "start_delivered"),
+        Transition(RUNNING, COMPLETE, "complete"),
+        Transition(RUNNING, SCHEDULED, "fail"),
+        Transition(RUNNING, FAILED, "fail"),
+        Transition(RUNNING, SCHEDULED, "lose"),
+        Transition(RUNNING, FAILED, "lose"),
+        Transition(SCHEDULED, EXPIRED, "expire_overdue"),
+        Transition(QUEUED, EXPIRED, "expire_overdue"),
+        Transition(QUEUED, EXPIRED, "expire_delivered"),
+        Transition(SCHEDULED, CANCELLED, "cancel"),
+        Transition(QUEUED, CANCELLED, "cancel"),
+        Transition(QUEUED, CANCELLED, "cancel_delivered"),
+    }
+)
+
+# What a dispatched job's message needs, in messages.Row's order (its task id follows).
+MESSAGE_FIELDS = (
+    "id",
+    "callable_name",
+    "time_slot_start",
+    "time_slot_end",
+    "queue",
+    "priority",
+    "soft_time_limit",
+    "time_limit",
+)
 
 
 def cap_text(text: str, keep_end: bool = False) -> str:
@@ -29,17 +80,67 @@ def cap_text(text: str, keep_end: bool = False) -> str:
     return marker + text[-limit:] if keep_end else text[:limit] + marker
 
 
-def backoff(attempt: int) -> float:
-    """Seconds before retry number ``attempt`` (1-based): exponential, capped, jittered."""
-    ceiling = min(conf.get("RETRY_BACKOFF_MAX"), conf.get("RETRY_BACKOFF") * 2 ** (attempt - 1))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+def queue_due(now: dt.datetime, horizon: dt.datetime, ids: list[int] | None) -> list[tuple]:
+    """scheduled → queued: a batch of the jobs due by ``horizon`` (of ``ids`` when given),
+    each under a new task id; their message rows (MESSAGE_FIELDS, then the task id). Rows
+    another tick has locked are skipped, so two ticks never queue the same job."""
+    token = uuid.uuid4().hex[:12]
+    due = Job.objects.due(horizon)
+    if ids is not None:
+        due = due.filter(pk__in=ids)
+    with transaction.atomic():
+        rows = list(
+            due.select_for_update(skip_locked=True).values_list(*MESSAGE_FIELDS)[
+                : conf.get("DISPATCH_BATCH_SIZE")
+            ]
+        )
+        if rows:
+            Job.objects.filter(pk__in=[row[0] for row in rows]).update(
+                status=QUEUED,
+                queued_at=now,
+                dispatches=1,
+                updated=now,
+                task_id=Concat(Value("fc-"), Cast("id", CharField()), Value(f"-{token}")),
+            )
+    return [(*row, f"fc-{row[0]}-{token}") for row in rows]
 
 
-def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None = None) -> bool:
-    """Mark ``job`` running (attempts + 1) if it is still in ``from_status``; True if we won."""
+def unqueue(task_ids: list[str]) -> int:
+    """queued → scheduled: the jobs whose messages (``task_ids``) could not be sent, for the
+    next tick. A message that did get out names a task id that is no longer its job's, so
+    the worker that gets it does nothing."""
+    return Job.objects.filter(status=QUEUED, task_id__in=task_ids).update(
+        status=SCHEDULED, task_id="", queued_at=None, dispatches=0, updated=timezone.now()
+    )
+
+
+def take_for_resend(candidates: QuerySet[Job], now: dt.datetime) -> list[tuple]:
+    """queued → queued: a batch of ``candidates`` (queued jobs) whose messages are to be
+    sent again, stamped as sent ``now`` once more; their message rows, with their own task
+    ids (a copy already out and the new one run the job once). Rows another tick has locked
+    are skipped."""
+    with transaction.atomic():
+        rows = list(
+            candidates.select_for_update(skip_locked=True).values_list(*MESSAGE_FIELDS, "task_id")[
+                : conf.get("DISPATCH_BATCH_SIZE")
+            ]
+        )
+        if rows:
+            Job.objects.filter(pk__in=[row[0] for row in rows], status=QUEUED).update(
+                queued_at=now, dispatches=F("dispatches") + 1, updated=now
+            )
+    return rows
+
+
+def start_in_process(job: Job, worker: str, now: dt.datetime | None = None) -> bool:
+    """scheduled or queued → running, for the in-process runner: ``job`` (attempts + 1) if
+    it is still in the status it was read with; True if this process won it. A worker that
+    gets the job's message later finds it taken."""
+    if job.status not in (SCHEDULED, QUEUED):
+        raise InvalidJobState(f"job #{job.pk} is {job.status}: only a due job can be started")
     now = now or timezone.now()
-    won = Job.objects.filter(pk=job.pk, status=from_status).update(
-        status=Job.STATUS_RUNNING,
+    won = Job.objects.filter(pk=job.pk, status=job.status).update(
+        status=RUNNING,
         attempts=job.attempts + 1,
         execution_start=now,
         execution_end=None,
@@ -48,22 +149,21 @@ def claim(job: Job, from_status: str, worker: str = "", now: dt.datetime | None 
         updated=now,
     )
     if won:
-        job.status, job.attempts, job.execution_start = Job.STATUS_RUNNING, job.attempts + 1, now
+        job.status, job.attempts, job.execution_start = RUNNING, job.attempts + 1, now
         job.execution_end, job.heartbeat, job.worker = None, now, worker
     return bool(won)
 
 
 def complete(job: Job, result: Any, delete: bool = False) -> None:
-    """Record success. Called inside the job's transaction, so it commits with its writes.
+    """running → complete (or the row deleted, with ``delete`` or KEEP_COMPLETED off): the
+    attempt succeeded. Called inside the job's transaction, so it commits with its writes.
     If the attempt was taken away meanwhile (declared lost), raise: the writes roll back.
     In autocommit (the job wrote nothing) it skips the WAL flush, as the claim does.
     (One UPDATE of cached SQL, prepared where the connection allows it: it runs once per
     job, where the ORM's compiling shows.)"""
     now = timezone.now()
     if delete or not conf.get("KEEP_COMPLETED"):
-        done = Job.objects.filter(
-            pk=job.pk, status=Job.STATUS_RUNNING, attempts=job.attempts
-        ).delete()[0]
+        done = Job.objects.filter(pk=job.pk, status=RUNNING, attempts=job.attempts).delete()[0]
     else:
         job.return_value = "" if result is None else cap_text(str(result))
         conn = default_connection()
@@ -71,12 +171,12 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
         done, _ = execute_hot(
             _complete_sql(conn.vendor, _unflushed(conn)),
             [
-                Job.STATUS_COMPLETE,
+                COMPLETE,
                 stamp,
                 job.return_value,
                 stamp,
                 job.pk,
-                Job.STATUS_RUNNING,
+                RUNNING,
                 job.attempts,
             ],
         )
@@ -85,7 +185,7 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
             f"job #{job.pk} attempt {job.attempts} is no longer running here (it was declared "
             "lost or cancelled meanwhile); its writes are rolled back"
         )
-    job.status, job.execution_end, job.error, job.heartbeat = Job.STATUS_COMPLETE, now, "", None
+    job.status, job.execution_end, job.error, job.heartbeat = COMPLETE, now, "", None
 
 
 # "(status = %s) IS TRUE" is the same test as "status = %s", but no index can serve it, so
@@ -126,20 +226,21 @@ def _complete_sql(vendor: str, unflushed: bool = False) -> str:
 
 
 def fail(job: Job, error: str) -> bool:
-    """Record a failed attempt: back to scheduled after a backoff while attempts remain and
-    the retry falls before the expiry, else failed for good. The error text is kept.
-    Attempts lost with their worker do not count against max_attempts.
+    """running → scheduled or failed: a failed attempt. Back to scheduled after a backoff
+    while attempts remain and the retry falls before the expiry, else failed for good. The
+    error text is kept. Attempts lost with their worker do not count against max_attempts.
     Only a running job is changed; False if it was not running any more."""
     now = timezone.now()
-    retry_at = now + dt.timedelta(seconds=backoff(job.attempts - job.lost))
+    retry_at = now + dt.timedelta(seconds=retries.backoff(job.attempts - job.lost))
     retry = job.attempts - job.lost < job.max_attempts
     return _end_attempt(job, error, now, retry_at if retry else None)
 
 
 def lose(job: Job, error: str) -> bool:
-    """Record an attempt lost with its worker (killed, out of memory, host gone: not the
-    job's own failure): scheduled again at once, up to FUTURE_CELERY_MAX_LOST times, then
-    failed with a clear error. Only a running job is changed; False if it was not running."""
+    """running → scheduled or failed: an attempt lost with its worker (killed, out of
+    memory, host gone: not the job's own failure). Scheduled again at once, up to
+    FUTURE_CELERY_MAX_LOST times, then failed with a clear error. Only a running job is
+    changed; False if it was not running."""
     now = timezone.now()
     job.lost += 1
     limit = conf.get("MAX_LOST")
@@ -162,13 +263,13 @@ def _end_attempt(job: Job, error: str, now: dt.datetime, retry_at: dt.datetime |
     job.error = cap_text(error, keep_end=True)
     job.execution_end, job.heartbeat = now, None
     if retry_at is not None and (job.time_slot_end is None or retry_at < job.time_slot_end):
-        job.status, job.time_slot_start = Job.STATUS_SCHEDULED, retry_at
+        job.status, job.time_slot_start = SCHEDULED, retry_at
     else:
-        job.status = Job.STATUS_FAILED
+        job.status = FAILED
     # The task id and dispatch facts stay: they name this attempt's message in Flower and
     # the worker log (a retry's dispatch records its own).
     return bool(
-        Job.objects.filter(pk=job.pk, status=Job.STATUS_RUNNING).update(
+        Job.objects.filter(pk=job.pk, status=RUNNING).update(
             status=job.status,
             time_slot_start=job.time_slot_start,
             error=job.error,
@@ -181,13 +282,14 @@ def _end_attempt(job: Job, error: str, now: dt.datetime, retry_at: dt.datetime |
 
 
 def expire_overdue(now: dt.datetime | None = None, queued_too: bool = False) -> int:
-    """Mark scheduled jobs whose expiry has passed as expired (with ``queued_too``, queued
-    ones too: the in-process runner, which would otherwise run them); the number marked."""
+    """scheduled or queued → expired: the scheduled jobs whose expiry has passed, and with
+    ``queued_too`` the queued ones (for the in-process runner, which would otherwise run
+    them); the number marked."""
     now = now or timezone.now()
-    expired = Job.objects.overdue(now).update(status=Job.STATUS_EXPIRED, updated=now)
+    expired = Job.objects.overdue(now).update(status=EXPIRED, updated=now)
     if queued_too:
-        expired += Job.objects.filter(status=Job.STATUS_QUEUED, time_slot_end__lte=now).update(
-            status=Job.STATUS_EXPIRED, updated=now
+        expired += Job.objects.filter(status=QUEUED, time_slot_end__lte=now).update(
+            status=EXPIRED, updated=now
         )
     return expired
 
@@ -196,13 +298,10 @@ def _sql_time(value: dt.datetime, conn: Any) -> object:
     return conn.ops.adapt_datetimefield_value(value)
 
 
-_ATTNAMES = [f.attname for f in Job._meta.concrete_fields]  # the order of a claimed row
-
-
-def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
-    """The worker's claim, in one round trip: mark the job running if it is still queued
-    under this message's task id and has not expired. None when another delivery, a later
-    dispatch, a cancel or an expiry got there first.
+def start_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
+    """queued → running, for the worker that got message ``task_id``, in one round trip:
+    the job, if it is still queued under this task id and has not expired. None when
+    another delivery, a later dispatch, a cancel or an expiry got there first.
 
     On PostgreSQL, outside a transaction, the claim commits without waiting for its WAL
     flush (see _unflushed; the statement sets synchronous_commit off for its own transaction,
@@ -210,15 +309,11 @@ def claim_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     other on the server."""
     conn = default_connection()
     now = _sql_time(timezone.now(), conn)
-    params = [Job.STATUS_RUNNING, now, now, worker, now, job_id, Job.STATUS_QUEUED, task_id, now]
+    params = [RUNNING, now, now, worker, now, job_id, QUEUED, task_id, now]
     _, row = execute_hot(_claim_sql(conn.vendor, _unflushed(conn)), params, returning=True)
     if row is None:
         return None
-    values = list(row)
-    for index, converters, col in _converters(conn.vendor):
-        for converter in converters:
-            values[index] = converter(values[index], col, conn)
-    return job_from_fields(dict(zip(_ATTNAMES, values, strict=True)), db=conn.alias)
+    return job_from_row(row, conn)
 
 
 @functools.cache
@@ -235,50 +330,40 @@ def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     )
 
 
-@functools.cache
-def _converters(vendor: str) -> list[tuple[int, list, Any]]:
-    """Per column of a claimed row, the converters a queryset would apply (JSON, dates...)."""
-    out = []
-    for index, field in enumerate(Job._meta.concrete_fields):
-        col = field.get_col(Job._meta.db_table)
-        converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
-        if converters:
-            out.append((index, converters, col))
-    return out
-
-
 def expire_delivered(job_id: int, task_id: str) -> bool:
-    """Mark a job expired whose message came after its expiry (or was dropped as expired)."""
+    """queued → expired: a job whose message came after its expiry (or was dropped as
+    expired)."""
     now = timezone.now()
     return bool(
         Job.objects.filter(
             pk=job_id,
-            status=Job.STATUS_QUEUED,
+            status=QUEUED,
             task_id=task_id,
             time_slot_end__lte=now,
-        ).update(status=Job.STATUS_EXPIRED, updated=now)
+        ).update(status=EXPIRED, updated=now)
     )
 
 
 def cancel_delivered(job_id: int, task_id: str) -> bool:
-    """Mark a queued job cancelled whose message was revoked (e.g. from Flower)."""
+    """queued → cancelled: a job whose message was revoked (e.g. from Flower)."""
     now = timezone.now()
     return bool(
-        Job.objects.filter(pk=job_id, status=Job.STATUS_QUEUED, task_id=task_id).update(
-            status=Job.STATUS_CANCELLED, execution_end=now, updated=now
+        Job.objects.filter(pk=job_id, status=QUEUED, task_id=task_id).update(
+            status=CANCELLED, execution_end=now, updated=now
         )
     )
 
 
 def fail_delivered(job_id: int, task_id: str, error: str, lost: bool = False) -> bool:
-    """Record the failure of the attempt that message ``task_id`` started (``lost``: the
-    pool process running it died, see lose)."""
-    job = Job.objects.filter(pk=job_id, status=Job.STATUS_RUNNING, task_id=task_id).first()
+    """running → scheduled or failed (see fail and lose): the attempt that message
+    ``task_id`` started failed (``lost``: the pool process running it died)."""
+    job = Job.objects.filter(pk=job_id, status=RUNNING, task_id=task_id).first()
     return job is not None and (lose if lost else fail)(job, error)
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:
-    """Running jobs whose heartbeat stopped lost their worker: each runs again (the lost
+    """running → scheduled or failed (see lose): running jobs whose heartbeat stopped lost
+    their worker. Each runs again (the lost
     attempt does not count against max_attempts), or fails with a clear error once it was
     lost more than FUTURE_CELERY_MAX_LOST times. The number recovered (at most a batch
     per call; the next tick takes the rest)."""
@@ -286,7 +371,7 @@ def recover_lost(now: dt.datetime | None = None) -> int:
     timeout = conf.get("HEARTBEAT_TIMEOUT")
     lost = Job.objects.filter(
         Q(heartbeat__lt=now - dt.timedelta(seconds=timeout)) | Q(heartbeat__isnull=True),
-        status=Job.STATUS_RUNNING,
+        status=RUNNING,
     ).order_by("heartbeat")
     recovered = 0
     for job in list(lost[: conf.get("DISPATCH_BATCH_SIZE")]):  # no server-side cursor
@@ -299,3 +384,35 @@ def recover_lost(now: dt.datetime | None = None) -> int:
             ),
         )
     return recovered
+
+
+def cancel(job: Job) -> None:
+    """scheduled or queued → cancelled: ``job``, for its owner or the admin. A running or
+    finished job raises InvalidJobState. A queued job's message is revoked (job_cancelled),
+    so workers drop it; were it not, the worker's start would refuse it anyway."""
+    now = timezone.now()
+    changed = Job.objects.filter(pk=job.pk, status__in=Job.CANCELLABLE_STATUSES).update(
+        status=CANCELLED, execution_end=now, updated=now
+    )
+    job.refresh_from_db(fields=["status", "execution_end", "updated", "task_id"])
+    if not changed:
+        raise InvalidJobState(
+            f"job #{job.pk} cannot be cancelled: it is {job.status}, and only scheduled "
+            "or queued jobs can be"
+        )
+    job_cancelled.send(sender=Job, job=job)
+
+
+def edit_scheduled(job: Job, fields: list[str]) -> bool:
+    """scheduled → scheduled: write ``fields`` of ``job`` (an edit in the admin) if it is
+    still scheduled, and only them (a full save would overwrite what the engine wrote
+    meanwhile). False if it is no longer scheduled."""
+    values = {name: getattr(job, name) for name in fields}
+    return bool(
+        Job.objects.filter(pk=job.pk, status=SCHEDULED).update(updated=timezone.now(), **values)
+    )
+
+
+def stamp_heartbeats(job_ids: list[int], now: dt.datetime) -> int:
+    """running → running: the heartbeat of each of ``job_ids`` that is still running."""
+    return Job.objects.filter(pk__in=job_ids, status=RUNNING).update(heartbeat=now)

@@ -18,7 +18,7 @@ from typing import IO
 
 from django.db import connections
 
-from .exceptions import RunnerAlreadyActive
+from .exceptions import RunnerAlreadyActive, SQLiteRoleTaken
 
 # pg_try_advisory_lock takes a bigint; this one is "future_celery runner".
 _ADVISORY_KEY = int.from_bytes(
@@ -72,12 +72,12 @@ def runner_lock(using: str = "default") -> Iterator[None]:
 
 def claim_sqlite_role(role: str, using: str = "default") -> None:
     """On SQLite, make this process the only ``role`` ('beat' or 'worker') on the database
-    file; raise RuntimeError if another process already is. Does nothing on other databases."""
+    file; raise SQLiteRoleTaken if another process already is. Does nothing on other databases."""
     if connections[using].vendor != "sqlite" or role in _held:
         return
     handle = _try_flock(_lock_path(using, role))
     if handle is None:
-        raise RuntimeError(
+        raise SQLiteRoleTaken(
             f"future_celery: another celery {role} already runs on the SQLite database "
             f"{connections[using].settings_dict['NAME']}. SQLite lets one process write at a "
             f"time, so future_celery allows one {role} on it; use PostgreSQL to run several."

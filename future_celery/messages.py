@@ -18,7 +18,12 @@ worker could take it at once. Without it, the worker that gets the message finds
 (the ``expires`` header) and marks the row, as on Redis, which has no time to live at all.
 
 Where Celery would do more for a message than that (eager mode; RabbitMQ quorum queues, whose
-eta messages go through a delayed exchange), every message goes through apply_async."""
+eta messages go through a delayed exchange), every message goes through apply_async.
+
+This depends on APIs that Celery does not document as public, listed by private_apis(), which
+tests/unit/test_private_apis.py checks, so that a Celery upgrade that changes one says so:
+``Task._get_exec_options``, ``celery.utils.quorum_queues.detect_quorum_queues``, the keywords
+of ``app.amqp.create_task_message`` (``AMQP.as_task_v2``), and ``app.thread_oid``."""
 
 from __future__ import annotations
 
@@ -26,10 +31,21 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from celery import current_app
 from celery.utils.nodenames import anon_nodename
 from celery.utils.quorum_queues import detect_quorum_queues
 from kombu import Queue
 from kombu.common import Broadcast
+
+RUN_JOB = "future_celery.run_job"  # the task's name (future_celery.tasks defines it)
+
+
+def run_job_task() -> Any:
+    """The run_job task of the current Celery app, from the app's own registry of tasks
+    (future_celery.tasks registers it when the Django app loads): this module and the
+    dispatcher sit below the tasks module and do not import it."""
+    return current_app.tasks[RUN_JOB]
+
 
 # One claimed job, as the dispatcher hands it over: id, callable name (the message's shadow
 # name), scheduled time, expiry, queue, priority, soft and hard time limits, task id.
@@ -42,8 +58,7 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | Non
     """Publish one run_job message per row over ``producer``. A job due after ``now`` gets
     its scheduled time as eta. ``retry``: Celery's publish retries (None: the app's
     task_publish_retry). Raises what publishing raises."""
-    from .tasks import run_job
-
+    run_job = run_job_task()
     app = run_job.app
     if (
         app.conf.task_always_eager
@@ -117,3 +132,44 @@ def _apply_async_options(row: Row, now: dt.datetime) -> dict:
         "soft_time_limit": soft,
         "time_limit": hard,
     }
+
+
+def private_apis() -> list[tuple[str, Any, tuple[str, ...] | None]]:
+    """Each private API this module uses: its name, the object, and the parameter names it
+    is called with (each must be in its signature; None where there is none to read)."""
+    from celery import Celery
+    from celery.app.amqp import AMQP
+    from celery.app.task import Task
+
+    return [
+        ("celery Task._get_exec_options", Task._get_exec_options, ("self",)),
+        (
+            "celery.utils.quorum_queues.detect_quorum_queues",
+            detect_quorum_queues,
+            ("app", "driver_type"),
+        ),
+        (
+            "celery AMQP.as_task_v2 (app.amqp.create_task_message)",
+            AMQP.as_task_v2,
+            (
+                "task_id",
+                "name",
+                "args",
+                "kwargs",
+                "eta",
+                "expires",
+                "shadow",
+                "time_limit",
+                "soft_time_limit",
+                "argsrepr",
+                "kwargsrepr",
+                "reply_to",
+                "create_sent_event",
+                "origin",
+                "ignore_result",
+                "root_id",
+                "parent_id",
+            ),
+        ),
+        ("celery Celery.thread_oid", Celery.__dict__["thread_oid"], None),
+    ]

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Q, signals
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .exceptions import InvalidJobState
-from .signals import job_cancelled
+from .exceptions import AppNotLoaded
 
 
 class ScheduledJobQuerySet(models.QuerySet):
@@ -219,25 +220,27 @@ class ScheduledJob(models.Model):
     def is_finished(self) -> bool:
         return self.status in self.FINAL_STATUSES
 
+    # The functions behind reschedule() and cancel(), which live in the layers above the
+    # model (scheduling, lifecycle): FutureCeleryConfig.ready() registers them, so that
+    # this module imports neither.
+    operations: ClassVar[dict[str, Callable[..., Any]]] = {}
+
     def reschedule(self, when: Any, **overrides: Any) -> ScheduledJob:
         """A copy of this job; a relative ``when`` counts from this job's scheduled time."""
-        from .scheduling import reschedule_job
-
-        return reschedule_job(self, when, **overrides)
+        return self._operation("reschedule")(self, when, **overrides)
 
     def cancel(self) -> None:
         """Cancel a scheduled or queued job; a running or finished one raises InvalidJobState."""
-        now = timezone.now()
-        changed = ScheduledJob.objects.filter(
-            pk=self.pk, status__in=self.CANCELLABLE_STATUSES
-        ).update(status=self.STATUS_CANCELLED, execution_end=now, updated=now)
-        self.refresh_from_db(fields=["status", "execution_end", "updated", "task_id"])
-        if not changed:
-            raise InvalidJobState(
-                f"job #{self.pk} cannot be cancelled: it is {self.status}, and only scheduled "
-                "or queued jobs can be"
-            )
-        job_cancelled.send(sender=ScheduledJob, job=self)
+        self._operation("cancel")(self)
+
+    def _operation(self, name: str) -> Callable[..., Any]:
+        try:
+            return self.operations[name]
+        except KeyError:
+            raise AppNotLoaded(
+                f"ScheduledJob.{name}() needs the future_celery app loaded: is it in "
+                "INSTALLED_APPS, and has django.setup() run?"
+            ) from None
 
 
 class Worker(models.Model):
@@ -285,3 +288,29 @@ def job_from_fields(
     if db is not None:
         job._state.adding, job._state.db = False, db
     return job
+
+
+def job_from_row(row: Sequence[Any], conn: Any) -> ScheduledJob:
+    """The ScheduledJob of a raw row of every concrete column (in the model's field order)
+    read on ``conn``, with the converters a queryset would apply (JSON, dates...)."""
+    values = list(row)
+    for index, converters, col in _row_converters(conn.vendor):
+        for converter in converters:
+            values[index] = converter(values[index], col, conn)
+    return job_from_fields(dict(zip(_ATTNAMES, values, strict=True)), db=conn.alias)
+
+
+_ATTNAMES = [f.attname for f in ScheduledJob._meta.concrete_fields]
+
+
+@functools.cache
+def _row_converters(vendor: str) -> list[tuple[int, list[Any], Any]]:
+    """Per column of a raw row, the converters a queryset would apply on ``vendor``."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    out = []
+    for index, field in enumerate(ScheduledJob._meta.concrete_fields):
+        col = field.get_col(ScheduledJob._meta.db_table)
+        converters = conn.ops.get_db_converters(col) + field.get_db_converters(conn)
+        if converters:
+            out.append((index, converters, col))
+    return out

@@ -57,7 +57,7 @@ def run_due(
         report.expired = lifecycle.expire_overdue(now, queued_too=True)
         # Fetched one at a time, so that jobs created or cancelled meanwhile are seen.
         while job := _next_due(now):
-            if not lifecycle.claim(job, job.status, worker=RUNNER, now=timezone.now()):
+            if not lifecycle.start_in_process(job, worker=RUNNER, now=timezone.now()):
                 continue  # a Celery worker, or a cancel, got there first
             try:
                 with heartbeat.beating(job.pk):

@@ -18,7 +18,7 @@ from django.db.models import signals
 from django.utils import timezone
 
 from . import callables, conf, dispatch, insertion, serialization, timespec
-from .exceptions import InvalidExpiry
+from .exceptions import FutureCeleryError, InvalidExpiry, InvalidOption, WrongOptionType
 from .models import ScheduledJob, job_from_fields
 from .timespec import When
 
@@ -140,7 +140,7 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
         "time_limit",
     }
     if unknown:
-        raise TypeError(f"reschedule() got unexpected keyword arguments {sorted(unknown)}")
+        raise WrongOptionType(f"reschedule() got unexpected keyword arguments {sorted(unknown)}")
     args, kwargs = overrides.pop("args", None), overrides.pop("kwargs", None)
     encoded_args, encoded_kwargs = serialization.encode_call(args or (), kwargs)
     options: dict[str, Any] = {
@@ -249,11 +249,11 @@ def _callable_name(
     label = None
     if content_object is not None:
         if not isinstance(content_object, models.Model):
-            raise TypeError(
+            raise WrongOptionType(
                 f"content_object must be a model instance, not {type(content_object).__name__}"
             )
         if content_object.pk is None:
-            raise ValueError("content_object must be saved before a job can refer to it")
+            raise InvalidOption("content_object must be saved before a job can refer to it")
         label = content_object._meta.label_lower
     if isinstance(target, str):
         if "." not in target and content_object is not None:
@@ -267,7 +267,9 @@ def _callable_name(
         return target, label
     if callable(target):
         return callables.path_of(target), label
-    raise TypeError(f"callable must be a dotted path or a function, not {type(target).__name__}")
+    raise WrongOptionType(
+        f"callable must be a dotted path or a function, not {type(target).__name__}"
+    )
 
 
 def _queue(queue: str | None, default: str | None) -> str:
@@ -275,7 +277,7 @@ def _queue(queue: str | None, default: str | None) -> str:
     if queue is None:
         return ""
     if not isinstance(queue, str):
-        raise TypeError(f"queue must be a string, not {type(queue).__name__}")
+        raise WrongOptionType(f"queue must be a string, not {type(queue).__name__}")
     return queue
 
 
@@ -284,14 +286,14 @@ def _priority(priority: int | None, default: int | None) -> int | None:
     if priority is None:
         return None
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
-        raise ValueError(f"priority must be a whole number from 0 to 255, not {priority!r}")
+        raise InvalidOption(f"priority must be a whole number from 0 to 255, not {priority!r}")
     return priority
 
 
 def _positive_int(name: str, value: int | None, default: int) -> int:
     value = default if value is None else value
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        raise InvalidOption(f"{name} must be a whole number of at least 1, not {value!r}")
     return value
 
 
@@ -300,7 +302,7 @@ def _seconds(name: str, value: float | None, default: float | None) -> float | N
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        raise InvalidOption(f"{name} must be a positive number of seconds, not {value!r}")
     return float(value)
 
 
@@ -310,7 +312,7 @@ def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> lis
     nothing is saved. Rows are written ``batch_size`` at a time, with one COPY per batch on
     PostgreSQL (one INSERT elsewhere), in one transaction."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
+        raise InvalidOption(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
     specs = list(jobs)
     using = router.db_for_write(ScheduledJob)
     with _collector_paused(), transaction.atomic(using=using):
@@ -338,16 +340,29 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
+def _name_index(exc: BaseException, index: int) -> None:
+    """Make ``exc`` (raised for ``jobs[index]``) name its index, without rebuilding it (an
+    exception's constructor may take other arguments): one of ours, whose only argument is
+    its message, gets the index in front of it; any other, a note."""
+    if isinstance(exc, FutureCeleryError) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        exc.args = (f"jobs[{index}]: {exc.args[0]}",)
+        if isinstance(exc, ImportError):  # its message is its msg attribute, not its args
+            exc.msg = exc.args[0]
+    else:
+        exc.add_note(f"raised for jobs[{index}] of schedule_jobs(); nothing was saved")
+
+
 def _prepared(specs: list[Any], context: _Context) -> Iterator[ScheduledJob]:
     """The unsaved job of each spec, validated; the error of a bad one names its index."""
     for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
-            raise TypeError(f"jobs[{index}] must be a dict of schedule_job() arguments")
+            raise WrongOptionType(f"jobs[{index}] must be a dict of schedule_job() arguments")
         if "when" not in spec or "callable" not in spec:
             missing = "when" if "when" not in spec else "callable"
-            raise TypeError(f"jobs[{index}] has no {missing!r}")
+            raise WrongOptionType(f"jobs[{index}] has no {missing!r}")
         try:
             job = prepare_job(context=context, **spec)
         except Exception as exc:
-            raise type(exc)(f"jobs[{index}]: {exc}") from exc
+            _name_index(exc, index)
+            raise
         yield job

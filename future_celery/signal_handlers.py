@@ -12,11 +12,15 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.db.models.signals import post_migrate
 
 from . import conf, lifecycle
+from .beat import register_tick
 from .db import reconnecting
+from .exceptions import SQLiteRoleTaken
+from .locks import claim_sqlite_role
+from .messages import RUN_JOB, run_job_task
 from .signals import job_cancelled
+from .workers import announcer
 
 logger = logging.getLogger(__name__)
-RUN_JOB = "future_celery.run_job"
 
 
 def _job_id(args) -> int | None:
@@ -59,10 +63,8 @@ def on_job_cancelled(sender=None, job=None, **kwargs):
     (without it, the worker's claim would refuse the job anyway)."""
     if not job.task_id:
         return
-    from .tasks import run_job
-
     try:
-        run_job.app.control.revoke(job.task_id)
+        run_job_task().app.control.revoke(job.task_id)
     except Exception:
         logger.warning(
             "Could not revoke message %s of cancelled job #%s", job.task_id, job.pk, exc_info=True
@@ -84,11 +86,9 @@ def freeze_startup_objects(sender=None, **kwargs) -> None:
 
 def _claim_role(role: str) -> None:
     """Refuse to start a second beat or worker on one SQLite database (see locks)."""
-    from .locks import claim_sqlite_role
-
     try:
         claim_sqlite_role(role)
-    except RuntimeError as exc:
+    except SQLiteRoleTaken as exc:
         logger.critical("%s", exc)
         raise SystemExit(f"ERROR: {exc}") from None  # Celery's signals swallow Exceptions
 
@@ -103,8 +103,6 @@ def on_worker_after_setup(sender=None, **kwargs):
 
 def on_worker_ready(sender=None, **kwargs):
     """The worker's main process announces itself (see workers), once it takes messages."""
-    from .workers import announcer
-
     name = getattr(sender, "hostname", None) or "worker"
     try:
         reconnecting(announcer.start)(name)
@@ -117,14 +115,10 @@ def on_worker_ready(sender=None, **kwargs):
 
 
 def on_worker_shutdown(sender=None, **kwargs):
-    from .workers import announcer
-
     announcer.stop()
 
 
 def on_post_migrate(sender=None, **kwargs):
-    from .beat import register_tick
-
     if getattr(sender, "name", None) == "future_celery":
         register_tick(using=kwargs.get("using", "default"))
 

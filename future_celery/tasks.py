@@ -8,23 +8,23 @@ import os
 
 from celery import shared_task
 
-from . import dispatch, execution, lifecycle
+from . import dispatch, execution, lifecycle, messages
 from .db import reconnecting
 from .heartbeat import heartbeat
 
 logger = logging.getLogger(__name__)
 
 
-_claim_delivered = reconnecting(lifecycle.claim_delivered)
+_start_delivered = reconnecting(lifecycle.start_delivered)
 _expire_delivered = reconnecting(lifecycle.expire_delivered)
 
 
 # The message is acknowledged when a pool process takes it (Celery's default early ack), not
-# after the job: the row, not the message, guards the job (see lifecycle.claim_delivered and
+# after the job: the row, not the message, guards the job (see lifecycle.start_delivered and
 # dispatch.republish_stale), and the worker's main process hands out the next job sooner.
 # (Its worker-side request: see worker_request.)
 @shared_task(
-    name="future_celery.run_job",
+    name=messages.RUN_JOB,
     bind=True,
     acks_late=False,
     ignore_result=True,
@@ -35,7 +35,7 @@ def run_job(self, job_id: int) -> str | None:
     message for a cancelled, expired or finished job, does nothing. A failure propagates to
     Celery; the task_failure handler writes it to the row."""
     worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
-    job = _claim_delivered(job_id, self.request.id, worker)
+    job = _start_delivered(job_id, self.request.id, worker)
     if job is None:
         if _expire_delivered(job_id, self.request.id):
             logger.info("Job #%s expired before it could start", job_id)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def running(**options):
     job = schedule_job("1h", "proj.demo.jobs.say_hello", **options)
-    assert lifecycle.claim(job, "scheduled", worker="w@host:1")
+    assert lifecycle.start_in_process(job, worker="w@host:1")
     return job
 
 
@@ -36,7 +36,7 @@ def test_lost_once_more_than_max_lost_the_job_fails_with_a_clear_error(settings)
         assert job.lost == lost
         if lost <= 2:
             assert job.status == "scheduled"
-            assert lifecycle.claim(job, "scheduled", worker="w@host:1")
+            assert lifecycle.start_in_process(job, worker="w@host:1")
     assert job.status == "failed" and job.attempts == 3
     assert "lost with their worker 3 times (FUTURE_CELERY_MAX_LOST = 2)" in job.error
 
@@ -53,11 +53,11 @@ def test_own_failures_still_count_against_max_attempts_after_a_lost_attempt():
     job = running(max_attempts=2)
     lifecycle.lose(job, "Worker lost")
     job.refresh_from_db()
-    assert lifecycle.claim(job, "scheduled")
+    assert lifecycle.start_in_process(job, worker="w@host:1")
     lifecycle.fail(job, "ValueError: first own failure")
     job.refresh_from_db()
     assert job.status == "scheduled" and job.attempts == 2  # 1 own failure of 2 allowed
-    assert lifecycle.claim(job, "scheduled")
+    assert lifecycle.start_in_process(job, worker="w@host:1")
     lifecycle.fail(job, "ValueError: second own failure")
     job.refresh_from_db()
     assert job.status == "failed" and job.attempts == 3 and job.lost == 1

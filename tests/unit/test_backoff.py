@@ -1,6 +1,7 @@
 from django.test import override_settings
 
-from future_celery.lifecycle import backoff, cap_text
+from future_celery.lifecycle import cap_text
+from future_celery.retries import backoff
 
 
 @override_settings(FUTURE_CELERY_RETRY_BACKOFF=2.0, FUTURE_CELERY_RETRY_BACKOFF_MAX=30.0)
