@@ -128,7 +128,7 @@ def test_three_ticks_at_once_dispatch_every_job_exactly_once(
     due_jobs(1500)
     commands = [
         subprocess.Popen(
-            manage_py + ["runscheduledjobs", "--dispatch"],
+            [*manage_py, "runscheduledjobs", "--dispatch"],
             env=process_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -195,7 +195,7 @@ def test_a_failed_publish_puts_the_jobs_back_to_scheduled(
     due_jobs(5)
     env = dict(process_env, TEST_CELERY_BROKER_URL="redis://127.0.0.1:1/0")  # nothing listens
     result = subprocess.run(
-        manage_py + ["runscheduledjobs", "--dispatch"],
+        [*manage_py, "runscheduledjobs", "--dispatch"],
         env=env,
         capture_output=True,
         text=True,
