@@ -1,6 +1,5 @@
 import os
 import sys
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -8,8 +7,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests import brokers, processes
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT
 
 
 def database_url() -> str:
@@ -51,6 +49,13 @@ def no_stray_processes():
     """No worker or beat outlives the session, even one whose test failed before its stop."""
     yield
     processes.stop_all()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once where the fault scenarios' rows went, if a scenario wrote one."""
+    faults = sys.modules.get("tests.faults")
+    if faults is not None and faults.written:
+        terminalreporter.write_line(f"fault scenarios' report: {faults.REPORT}")
 
 
 BROKER_KINDS = ("redis", "rabbitmq")

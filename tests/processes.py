@@ -74,6 +74,15 @@ class Process:
                 f"{self.name} exited with {self.popen.returncode}:\n{self.output[-3000:]}"
             )
 
+    def messages_received(self, task: str) -> int:
+        """How many messages of ``task`` (a job's callable name, the name its messages carry)
+        this worker has logged as received."""
+        return sum(
+            1
+            for line in self.output.splitlines()
+            if f"Task {task}[" in line and line.endswith("received")
+        )
+
     def signal_group(self, signum: int) -> None:
         try:
             os.killpg(self.popen.pid, signum)

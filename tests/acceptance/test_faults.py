@@ -23,10 +23,12 @@ from django.utils import timezone
 from future_celery import ScheduledJob, dispatch, schedule_job
 from tests import brokers
 from tests.conftest import base_env
-from tests.faults import outcome, report, schedule_labelled
+from tests.faults import labelled_jobs, outcome, report, schedule_labelled
 from tests.processes import Process, start_beat, start_worker, wait_until
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
+
+RECORD = "proj.demo.jobs.record"
 
 
 @pytest.fixture
@@ -88,16 +90,8 @@ def test_a_pool_child_killed_mid_job_is_retried_once(procs, broker):
     )
     job.refresh_from_db()
     assert job.status == "complete" and job.attempts == 2
-    report(
-        {
-            "scenario": "child-kill",
-            "jobs": 1,
-            "executions": 1,
-            "duplicates": 0,
-            "lost": 0,
-            "states": {"complete": 1},
-        }
-    )
+    result = assert_clean("child-kill", complete=1)
+    assert result["executions"] == 1, result  # the killed attempt's write was rolled back
 
 
 def test_a_worker_killed_with_its_messages_flushed_gives_the_job_back(procs, broker):
@@ -105,7 +99,7 @@ def test_a_worker_killed_with_its_messages_flushed_gives_the_job_back(procs, bro
     database emptied, RabbitMQ's queues purged)."""
     first = start_worker(base_env())
     job = schedule_job(
-        "0s", "proj.demo.jobs.stall_first_attempt", args=["worker-kill-0"], max_attempts=2
+        "0s", "proj.demo.jobs.stall_first_attempt", args=["worker-kill+flush-0"], max_attempts=2
     )
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
     os.kill(first.popen.pid, signal.SIGKILL)  # the main process first: the pool is orphaned
@@ -117,16 +111,8 @@ def test_a_worker_killed_with_its_messages_flushed_gives_the_job_back(procs, bro
     )
     job.refresh_from_db()
     assert job.status == "complete" and job.attempts == 2 and "Worker lost" not in job.return_value
-    report(
-        {
-            "scenario": "worker-kill+flush",
-            "jobs": 1,
-            "executions": 1,
-            "duplicates": 0,
-            "lost": 0,
-            "states": {"complete": 1},
-        }
-    )
+    result = assert_clean("worker-kill+flush", complete=1)
+    assert result["executions"] == 1, result  # the killed attempt's write was rolled back
 
 
 def test_a_warm_shutdown_gives_back_the_eta_messages(procs, broker, settings):
@@ -135,8 +121,8 @@ def test_a_warm_shutdown_gives_back_the_eta_messages(procs, broker, settings):
     env = dict(base_env(), FUTURE_CELERY_LOOKAHEAD="15")
     first = start_worker(env)
     schedule_labelled("warm-shutdown", 100, timezone.now() + dt.timedelta(seconds=6), spread=3)
-    assert wait_until(lambda: "received" in first.output, 10)
-    time.sleep(1)  # let it take them all
+    # It holds every job's eta message (the jobs are due in 6 s).
+    assert wait_until(lambda: first.messages_received(RECORD) >= 100, 10), first.output[-3000:]
     first.stop()  # SIGTERM: warm shutdown, unacked eta messages go back to the broker
     procs.append(start_worker(env))
     assert all_final("warm-shutdown", 40)
@@ -168,9 +154,10 @@ def test_redis_killed_and_restarted_loses_no_job(procs, settings, transactional_
     try:
         procs += [start_worker(env), start_beat(env)]
         schedule_labelled("redis-restart", 200, timezone.now() + dt.timedelta(seconds=2), spread=10)
-        time.sleep(5)
+        # Some jobs done, some queued (eta messages held by the worker), most still to dispatch.
+        assert wait_until(lambda: outcome("redis-restart")["executions"] >= 20, 30, interval=0.2)
         redis.kill()
-        time.sleep(2)
+        time.sleep(2)  # the outage: workers and beat fail to reach Redis meanwhile
         redis = Process("redis", redis.popen.args, dict(os.environ))
         redis.wait_for_output("Ready to accept connections")
         assert all_final("redis-restart", 90)
@@ -224,14 +211,19 @@ def test_a_crash_between_the_ticks_commit_and_its_publish(procs, redis_broker, s
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # accepts connections, never answers
     env = dict(base_env(), TEST_CELERY_BROKER_URL=f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+    silent.settimeout(30)
     tick = Process("tick", [*manage_py, "runscheduledjobs", "--dispatch"], env)
+    accepted = []
     try:
         assert wait_until(lambda: ScheduledJob.objects.filter(status="queued").count() == 50, 30)
-        time.sleep(1)
-        assert tick.popen.poll() is None, tick.output  # stuck in publish, after the commit
+        accepted.append(silent.accept()[0])  # it has connected to the broker, to publish
+        # Stuck in publish, after the commit: a second later it has still not returned.
+        assert not wait_until(lambda: tick.popen.poll() is not None, 1.0), tick.output
         tick.kill()
     finally:
         tick.stop()
+        for conn in accepted:
+            conn.close()
         silent.close()
     procs.append(start_worker(base_env()))
     assert all_final("crash-after-claim", 60, tick=True)
@@ -279,7 +271,7 @@ def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, redis_br
 
     thread = threading.Thread(target=killer)
     thread.start()
-    time.sleep(9)
+    time.sleep(9)  # the fault's duration: while the jobs fall due (1 to 9 s from now)
     stop.set()
     thread.join()
     assert all_final("pg-terminate", 90)
@@ -288,21 +280,43 @@ def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, redis_br
     assert procs[0].popen.poll() is None and procs[1].popen.poll() is None
 
 
-def test_a_fast_postgresql_restart(procs, redis_broker):
-    """7b. PostgreSQL restarted (fast shutdown) while jobs run; beat and the worker recover
-    without a restart."""
+def pg_ctlcluster(action: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """pg_ctlcluster ``action`` on the machine's PostgreSQL cluster (the tests' server)."""
+    version = os.listdir("/etc/postgresql")[0]
+    return subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action, *args],
+        check=check,
+        timeout=60,
+    )
+
+
+def start_postgresql() -> None:
+    """Start the machine's PostgreSQL if it is down, and wait until it accepts connections."""
+    pg_ctlcluster("start", check=False)  # exits non-zero when it already runs
+    db = connection.settings_dict
+    address = ["-h", db["HOST"] or "127.0.0.1", "-p", str(db["PORT"] or 5432)]
+    assert wait_until(
+        lambda: subprocess.run(["pg_isready", "-q", *address], timeout=10).returncode == 0,
+        60,
+        interval=0.5,
+    ), "the machine's PostgreSQL does not accept connections again"
+    connection.close()  # the test's session died with the server
+
+
+def test_the_machines_postgresql_restarted_while_jobs_run_loses_no_job(procs, redis_broker):
+    """7b. The machine's PostgreSQL restarted (pg_ctlcluster restart, fast shutdown) while
+    jobs run; beat and the worker recover without a restart. PostgreSQL is started again
+    whatever happens."""
     procs += [start_worker(base_env()), start_beat(base_env())]
     schedule_labelled(
         "pg-restart", 100, timezone.now() + dt.timedelta(seconds=1), spread=6, max_attempts=5
     )
-    time.sleep(3)
-    version = os.listdir("/etc/postgresql")[0]
-    subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart", "-m", "fast"],
-        check=True,
-        timeout=60,
-    )
-    connection.close()
+    # Some jobs done, the others running, queued or still to dispatch.
+    assert wait_until(lambda: outcome("pg-restart")["executions"] >= 30, 30, interval=0.2)
+    try:
+        pg_ctlcluster("restart", "-m", "fast")
+    finally:
+        start_postgresql()
     assert all_final("pg-restart", 90)
     result = assert_clean("pg-restart")
     assert set(result["states"]) <= {"complete", "failed"}
@@ -311,8 +325,9 @@ def test_a_fast_postgresql_restart(procs, redis_broker):
 
 def test_workers_down_past_the_expiry(procs, broker, settings):
     """9. No worker until the jobs' expiry has passed: they are not run, they are expired."""
-    schedule_labelled("expired-while-down", 20, timezone.now(), expires="2s")
-    time.sleep(3)
+    jobs = schedule_labelled("expired-while-down", 20, timezone.now(), expires="2s")
+    expired = max(job.time_slot_end for job in jobs)
+    assert wait_until(lambda: timezone.now() > expired, 10)
     procs += [start_worker(base_env()), start_beat(base_env())]
     assert all_final("expired-while-down", 30)
     assert_clean("expired-while-down", expired=20)
@@ -324,23 +339,24 @@ def run_backlog(procs, scenario, count, requeue_after, timeout):
     env = dict(base_env(), FUTURE_CELERY_REQUEUE_AFTER=str(requeue_after))
     procs.append(start_beat(env))
     schedule_labelled(scenario, count, timezone.now() - dt.timedelta(seconds=5), spread=5)
-    time.sleep(3)  # ticks pile up unanswered (they expire after two intervals)
+    # Beat's ticks dispatch the backlog: every job queued, its message waiting for a worker.
+    assert wait_until(
+        lambda: labelled_jobs(scenario).filter(status="queued").count() == count, 60, interval=0.5
+    ), outcome(scenario)
     worker = start_worker(env)
     procs.append(worker)
-    peak, started = 0, time.monotonic()
-    while time.monotonic() - started < timeout and outcome(scenario)["lost"]:
-        peak = max(peak, worker.rss_kib())
-        time.sleep(1)
+    peak = [0]
+
+    def sample_memory():
+        peak[0] = max(peak[0], worker.rss_kib())
+
+    started = time.monotonic()
+    wait_until(lambda: not outcome(scenario)["lost"], timeout, interval=1, action=sample_memory)
     elapsed = time.monotonic() - started
-    received = sum(
-        1
-        for line in worker.output.splitlines()
-        if "Task proj.demo.jobs.record[" in line and line.endswith("received")
-    )
     result = outcome(scenario)
     result.update(
-        messages_received=received,
-        worker_peak_rss_mib=round(peak / 1024),
+        messages_received=worker.messages_received(RECORD),
+        worker_peak_rss_mib=round(peak[0] / 1024),
         seconds=round(elapsed, 1),
     )
     report(result)

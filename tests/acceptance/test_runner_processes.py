@@ -4,28 +4,19 @@ import datetime as dt
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 from django.utils import timezone
 
 from future_celery import ScheduledJob, schedule_job
 from proj.demo.models import Execution
+from tests.processes import wait_until
 
 
 @pytest.fixture(autouse=True)
 def no_celery_dispatch(settings):
     """These projects run jobs with runscheduledjobs only: nothing goes to Celery."""
     settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
-
-
-def wait_until(condition, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_second_runner_refuses_while_one_is_active_and_a_killed_one_blocks_nothing(
@@ -40,7 +31,7 @@ def test_a_second_runner_refuses_while_one_is_active_and_a_killed_one_blocks_not
         stderr=subprocess.PIPE,
     )
     try:
-        assert wait_until(lambda: ScheduledJob.objects.get(pk=slow.pk).status == "running")
+        assert wait_until(lambda: ScheduledJob.objects.get(pk=slow.pk).status == "running", 20)
 
         second = subprocess.run(
             [*manage_py, "runscheduledjobs"],
