@@ -50,6 +50,7 @@ bench-quick:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check future_celery proj tests bench
 	$(VENV)/bin/ruff format --check future_celery proj tests bench
+	$(VENV)/bin/mypy future_celery
 
 messages: $(VENV)/.installed
 	cd future_celery && ../$(PY) ../manage.py compilemessages

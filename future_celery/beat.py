@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.apps import apps
 
 from . import conf
+
+if TYPE_CHECKING:
+    from celery.result import AsyncResult
+    from django_celery_beat.schedulers import ModelEntry
+    from kombu import Producer
 
 TICK_TASK = "future_celery.tick"
 TICK_NAME = "future_celery: dispatch due jobs"
@@ -36,7 +43,7 @@ def register_tick(using: str = "default") -> None:
         task.save(update_fields=["interval", "task", "expire_seconds"])
 
 
-def scheduler_class():
+def scheduler_class() -> type:
     """django-celery-beat's DatabaseScheduler, running future_celery's tick inside the beat
     process instead of sending it to a worker. The worker's pool then runs only jobs (the
     tick would hold one pool process while it publishes), and a tick never waits in a queue
@@ -49,13 +56,19 @@ def scheduler_class():
     from .dispatch import tick
 
     class DatabaseScheduler(Base):
-        def setup_schedule(self):
+        def setup_schedule(self) -> None:
             # The tick's interval follows FUTURE_CELERY_TICK_INTERVAL from the start of beat,
             # even if the setting changed without a migrate since.
             reconnecting(register_tick)()
             super().setup_schedule()
 
-        def apply_async(self, entry, producer=None, advance=True, **kwargs):
+        def apply_async(
+            self,
+            entry: ModelEntry,
+            producer: Producer | None = None,
+            advance: bool = True,
+            **kwargs: Any,
+        ) -> AsyncResult[Any] | None:
             if entry.task != TICK_TASK:
                 return super().apply_async(entry, producer=producer, advance=advance, **kwargs)
             entry = self.reserve(entry) if advance else entry
@@ -65,7 +78,7 @@ def scheduler_class():
     return DatabaseScheduler
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type:
     # Resolved on first use: django_celery_beat's scheduler imports models, and this module
     # is imported while Django loads.
     if name == "DatabaseScheduler":

@@ -17,11 +17,14 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kombu.pools import ProducerPool
 
 from . import conf
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +33,8 @@ QUIET_AFTER_FAILURE = 5.0
 
 _lock = threading.Lock()
 _pool: ProducerPool | None = None
-_pool_key: tuple | None = None
+# (pid, broker URL, transport, timeout): what _pool was made for.
+_pool_key: tuple[int, str | None, str | None, float] | None = None
 _failed_at = -float("inf")
 
 
@@ -39,7 +43,7 @@ def available() -> bool:
     return time.monotonic() - _failed_at >= QUIET_AFTER_FAILURE
 
 
-def producers(app: Any) -> ProducerPool:
+def producers(app: Celery) -> ProducerPool:
     """This process's pool of producers with bounded waits, for the broker ``app`` names."""
     global _pool, _pool_key
     timeout = conf.get("BROKER_TIMEOUT")
@@ -73,7 +77,7 @@ def producers(app: Any) -> ProducerPool:
         return _pool
 
 
-def failed(app: Any, count: int, exc: BaseException) -> None:
+def failed(app: Celery, count: int, exc: BaseException) -> None:
     """Record a failed hand-over of ``count`` jobs: one warning line, the traceback at debug
     level, the connections dropped (the next attempt connects anew)."""
     global _failed_at
@@ -106,7 +110,9 @@ def _close() -> None:
     if _pool is not None and _pool_key and _pool_key[0] == os.getpid():
         try:
             _pool.connections.force_close_all()
-            _pool.force_close_all()
+            # celery-types 0.26's ProducerPool lacks the base class (kombu's Resource) that
+            # has this method.
+            _pool.force_close_all()  # type: ignore[attr-defined]
         except Exception:  # closing connections to a broker that is gone
             logger.debug("Closing the dispatch connections failed", exc_info=True)
     _pool, _pool_key = None, None

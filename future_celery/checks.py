@@ -1,11 +1,17 @@
 """System checks for configurations that would break future_celery's guarantees."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 
 
 @checks.register()
-def check_use_tz(app_configs, **kwargs):
+def check_use_tz(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     if not settings.USE_TZ:
         return [
             checks.Error(
@@ -19,7 +25,9 @@ def check_use_tz(app_configs, **kwargs):
 
 
 @checks.register()
-def check_beat_installed(app_configs, **kwargs):
+def check_beat_installed(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     from django.apps import apps
 
     if not apps.is_installed("django_celery_beat"):
@@ -36,7 +44,9 @@ def check_beat_installed(app_configs, **kwargs):
 
 
 @checks.register()
-def check_lookahead_covers_a_tick(app_configs, **kwargs):
+def check_lookahead_covers_a_tick(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     from . import conf
 
     lookahead, interval = conf.get("LOOKAHEAD"), conf.get("TICK_INTERVAL")

@@ -10,12 +10,13 @@ writes the rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import itertools
 import json
 import operator
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.db import connections, models, router, transaction
 from django.db.models import signals
@@ -23,6 +24,10 @@ from django.utils import timezone
 
 from .models import ScheduledJob
 from .pg_direct import binding_cursor
+
+if TYPE_CHECKING:
+    from psycopg.adapt import Dumper
+    from psycopg.types.json import Jsonb
 
 
 def insert(job: ScheduledJob) -> None:
@@ -67,7 +72,7 @@ def insert_many(
         return made
     fields = _fields(with_pk=True)
     table = db.ops.quote_name(ScheduledJob._meta.db_table)
-    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    columns = ", ".join(db.ops.quote_name(_column(f)) for f in fields)
     values_of = _values_of(with_pk=True)
     now = timezone.now()
     made = []
@@ -107,7 +112,7 @@ def insert_many(
     return made
 
 
-def _stamp(job: ScheduledJob, now: Any) -> None:
+def _stamp(job: ScheduledJob, now: dt.datetime) -> None:
     """Set the auto_now and auto_now_add dates, as their fields' pre_save does on a create."""
     for attname in _automatic_dates():
         setattr(job, attname, now)
@@ -123,9 +128,15 @@ def _automatic_dates() -> tuple[str, ...]:
 
 
 @functools.cache
-def _fields(with_pk: bool) -> tuple[models.Field, ...]:
+def _fields(with_pk: bool) -> tuple[models.Field[Any, Any], ...]:
     pk = ScheduledJob._meta.pk
     return tuple(f for f in ScheduledJob._meta.concrete_fields if with_pk or f is not pk)
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    """The column of a concrete field (Django calls a field concrete when it has one)."""
+    assert field.column is not None
+    return field.column
 
 
 @functools.cache
@@ -135,7 +146,7 @@ def _json_columns() -> tuple[int, ...]:
 
 
 @functools.cache
-def _values_of(with_pk: bool) -> operator.attrgetter:
+def _values_of(with_pk: bool) -> operator.attrgetter[tuple[Any, ...]]:
     """A job's values in the order of _fields(with_pk): the INSERT's (no id) or a COPY row's."""
     return operator.attrgetter(*[f.attname for f in _fields(with_pk)])
 
@@ -144,15 +155,15 @@ def _values_of(with_pk: bool) -> operator.attrgetter:
 def _insert_sql(using: str) -> str:
     quote = connections[using].ops.quote_name
     fields = _fields(with_pk=False)
-    columns = ", ".join(quote(f.column) for f in fields)
+    columns = ", ".join(quote(_column(f)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     return (
         f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
-        f"VALUES ({placeholders}) RETURNING {quote(ScheduledJob._meta.pk.column)}"
+        f"VALUES ({placeholders}) RETURNING {quote(_column(ScheduledJob._meta.pk))}"
     )
 
 
-def _jsonb(value: Any) -> Any:
+def _jsonb(value: Any) -> Jsonb:
     from psycopg.types.json import Jsonb
 
     return Jsonb(value)
@@ -160,7 +171,7 @@ def _jsonb(value: Any) -> Any:
 
 # The JSON text of a scalar, by its exact type, as json.dumps() writes it (floats are not
 # here: json.dumps() spells out non-finite ones its own way).
-_SCALAR_JSON = {
+_SCALAR_JSON: dict[type, Callable[[Any], str]] = {
     str: json.encoder.encode_basestring_ascii,
     int: int.__repr__,
     bool: lambda value: "true" if value else "false",
@@ -169,7 +180,7 @@ _SCALAR_JSON = {
 
 
 @functools.cache
-def _binary_jsonb_dumper(oid: int) -> type:
+def _binary_jsonb_dumper(oid: int) -> type[Dumper]:
     """A dumper of JSON data for a binary COPY into a jsonb column (what a JSONField is on
     PostgreSQL): as psycopg's own, with the commonest values, an empty list and an empty
     dict, written without calling the encoder, and a list of strings, whole numbers, booleans and
@@ -178,7 +189,7 @@ def _binary_jsonb_dumper(oid: int) -> type:
     from psycopg.pq import Format
 
     # jsonb's binary form is a version byte, then the JSON text.
-    empty = {list: b"\x01[]", dict: b"\x01{}"}
+    empty: dict[type, bytes] = {list: b"\x01[]", dict: b"\x01{}"}
 
     class BinaryJsonbDumper(Dumper):
         format = Format.BINARY

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db import connections
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
@@ -14,6 +16,8 @@ class EstimatedCountPaginator(Paginator):
     query's rows is used (no scan of a million rows for a page count)."""
 
     EXACT_LIMIT = 10_000
+    # A queryset (the admin's change list), not any sequence: it is counted and explained.
+    object_list: QuerySet[Any]
 
     @cached_property
     def count(self) -> int:

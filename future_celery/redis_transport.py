@@ -24,27 +24,32 @@ keeps its redis:// form)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kombu.transport import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+if TYPE_CHECKING:
+    from redis import Redis
+
 
 class Channel(redis.Channel):
-    _sync_client: Any = None
+    _sync_client: Redis | None = None
 
-    def _connparams(self, asynchronous: bool = False) -> dict:
+    # celery-types' stub of kombu's redis Channel leaves out its private _connparams and
+    # _create_client, which these override (hence the ignores on the super() calls).
+    def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         if self.connection is None or self.connection.client is None:
             raise RedisConnectionError("the broker connection of this channel is closed")
-        return super()._connparams(asynchronous)
+        return super()._connparams(asynchronous)  # type: ignore[misc]  # see above
 
-    def _create_client(self, asynchronous: bool = False) -> Any:
+    def _create_client(self, asynchronous: bool = False) -> Redis:
         if asynchronous:  # the event loop's clients, made once per channel by kombu
-            return super()._create_client(asynchronous=True)
+            return super()._create_client(asynchronous=True)  # type: ignore[misc]  # see above
         pool = self.pool
         client = self._sync_client
         if client is None or client.connection_pool is not pool:
-            client = self._sync_client = super()._create_client()
+            client = self._sync_client = super()._create_client()  # type: ignore[misc]  # see above
         return client
 
 

@@ -15,18 +15,22 @@ needs it; the request and its message are then freed as soon as the job is done.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from celery.worker.request import Request
+
+if TYPE_CHECKING:
+    from kombu.asynchronous.timer import Entry
 
 _ENTRY = "_future_celery_eta_entry"
 
 
 class JobRequest(Request):
     @property
-    def _eta_timer_entry(self):
-        ref = self.__dict__.get(_ENTRY)
+    def _eta_timer_entry(self) -> Entry | None:
+        ref: weakref.ref[Entry] | None = self.__dict__.get(_ENTRY)
         return None if ref is None else ref()
 
     @_eta_timer_entry.setter
-    def _eta_timer_entry(self, entry) -> None:
+    def _eta_timer_entry(self, entry: Entry | None) -> None:
         self.__dict__[_ENTRY] = None if entry is None else weakref.ref(entry)

@@ -61,6 +61,7 @@ class Announcer:
         self._stop.set()
         self._thread.join(5)
         self._thread = None
+        assert self._row_id is not None  # start() set it before it started the thread
         try:
             Worker.objects.filter(pk=self._row_id).delete()
         except DatabaseError:  # the tick will find it lost: a few messages sent twice
@@ -69,6 +70,7 @@ class Announcer:
     def _run(self) -> None:
         try:
             while not self._stop.wait(conf.get("HEARTBEAT_INTERVAL")):
+                assert self._row_id is not None  # start() set it before it started this thread
                 try:
                     Worker.objects.filter(pk=self._row_id).update(last_seen=timezone.now())
                 except DatabaseError:

@@ -1,7 +1,9 @@
 """manage.py runscheduledjobs: run due jobs in this process (django-future's command), or
 with --dispatch run one dispatcher tick that hands them to Celery (cron instead of beat)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from future_celery.dispatch import tick
 from future_celery.exceptions import RunnerAlreadyActive
@@ -11,7 +13,7 @@ from future_celery.runner import run_due
 class Command(BaseCommand):
     help = "Run the scheduled jobs that are due, in this process, without Celery."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "-d",
             "--delete-completed",
@@ -31,13 +33,20 @@ class Command(BaseCommand):
             "workers (for projects that run this from cron instead of celery beat).",
         )
 
-    def handle(self, *args, delete_completed=False, ignore_errors=False, dispatch=False, **options):
+    def handle(
+        self,
+        *args: Any,
+        delete_completed: bool = False,
+        ignore_errors: bool = False,
+        dispatch: bool = False,
+        **options: Any,
+    ) -> None:
         if dispatch:
-            report = tick()
+            ticked = tick()
             self.stdout.write(
-                f"{report.dispatched} dispatched, {report.expired} expired, "
-                f"{report.republished} sent again, {report.resent_for_lost_workers} sent again "
-                f"for lost workers, {report.recovered} recovered from lost workers"
+                f"{ticked.dispatched} dispatched, {ticked.expired} expired, "
+                f"{ticked.republished} sent again, {ticked.resent_for_lost_workers} sent again "
+                f"for lost workers, {ticked.recovered} recovered from lost workers"
             )
             return
         try:
@@ -50,6 +59,7 @@ class Command(BaseCommand):
         )
         if report.error is not None:
             job = report.failed_job
+            assert job is not None  # run_due sets it with the error
             raise CommandError(
                 f"job #{job.pk} ({job.callable_name}) failed; stopped (use -i to go on).\n"
                 f"{job.error}"
