@@ -4,13 +4,17 @@ they run (that would let an admin user run arbitrary code)."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -18,6 +22,9 @@ from . import lifecycle
 from .exceptions import FutureCeleryError
 from .models import ScheduledJob, Worker
 from .pagination import EstimatedCountPaginator
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 STATUS_COLOURS = {
     ScheduledJob.STATUS_SCHEDULED: "#417690",
@@ -37,8 +44,9 @@ class ScheduledJobForm(forms.ModelForm):
         model = ScheduledJob
         fields = EDITABLE_WHILE_SCHEDULED
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # BaseModelForm.clean() returns self.cleaned_data
         start, end = data.get("time_slot_start"), data.get("time_slot_end")
         if start and end and end <= start:
             raise ValidationError(_("The expiry must be after the scheduled time."))
@@ -53,14 +61,21 @@ class QueueFilter(admin.SimpleListFilter):
     parameter_name = "queue"
     RECENT = 1000
 
-    def lookups(self, request, model_admin):
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
         recent = ScheduledJob.objects.order_by("-time_slot_start", "-id").values_list(
             "queue", flat=True
         )[: self.RECENT]
-        queues = set(recent) | ({self.value()} if self.value() is not None else set())
+        queues: set[str] = set(recent)
+        selected = self.value()
+        if selected is not None:
+            queues.add(selected)
         return [(queue, queue or _("(default)")) for queue in sorted(queues)]
 
-    def queryset(self, request, queryset):
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ScheduledJob]
+    ) -> QuerySet[ScheduledJob]:
         if self.value() is None:
             return queryset
         return queryset.filter(queue=self.value())
@@ -139,19 +154,23 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         "updated",
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ScheduledJob]:
         # One query per content type for the whole page, not one per row.
         return super().get_queryset(request).prefetch_related("content_object")
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ScheduledJob | None = None
+    ) -> list[str]:
         if obj is not None and obj.status == ScheduledJob.STATUS_SCHEDULED:
             return self._always_readonly
         return self._always_readonly + EDITABLE_WHILE_SCHEDULED
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self, request: HttpRequest, obj: ScheduledJob, form: ScheduledJobForm, change: bool
+    ) -> None:
         """Write only the edited fields, and only if the job is still scheduled: a full save
         would overwrite what the engine wrote to the row meanwhile."""
         fields = [name for name in form.changed_data if name in EDITABLE_WHILE_SCHEDULED]
@@ -161,7 +180,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
             )
 
     @admin.display(description=_("status"), ordering="status")
-    def colored_status(self, job):
+    def colored_status(self, job: ScheduledJob) -> SafeString:
         return format_html(
             '<span style="color:{};font-weight:bold">{}</span>',
             STATUS_COLOURS.get(job.status, "inherit"),
@@ -169,12 +188,12 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description=_("duration"))
-    def duration_display(self, job):
+    def duration_display(self, job: ScheduledJob) -> str:
         duration = job.duration
         return "-" if duration is None else f"{duration.total_seconds():.3f} s"
 
     @admin.display(description=_("content object"))
-    def content_object_link(self, job):
+    def content_object_link(self, job: ScheduledJob) -> str:
         if not job.content_type_id:
             return "-"
         obj = job.content_object
@@ -189,23 +208,23 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, obj)
 
     @admin.display(description=_("positional arguments"))
-    def args_display(self, job):
+    def args_display(self, job: ScheduledJob) -> SafeString:
         return _pre(json.dumps(job.args, indent=2, ensure_ascii=False))
 
     @admin.display(description=_("keyword arguments"))
-    def kwargs_display(self, job):
+    def kwargs_display(self, job: ScheduledJob) -> SafeString:
         return _pre(json.dumps(job.kwargs, indent=2, ensure_ascii=False))
 
     @admin.display(description=_("return value"))
-    def return_value_display(self, job):
+    def return_value_display(self, job: ScheduledJob) -> str:
         return _pre(job.return_value) if job.return_value else "-"
 
     @admin.display(description=_("error"))
-    def error_display(self, job):
+    def error_display(self, job: ScheduledJob) -> str:
         return _pre(job.error) if job.error else "-"
 
     @admin.action(description=_("Cancel selected jobs"), permissions=["change"])
-    def cancel_jobs(self, request, queryset):
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[ScheduledJob]) -> None:
         cancelled = 0
         for job in queryset.filter(status__in=ScheduledJob.CANCELLABLE_STATUSES):
             try:
@@ -235,7 +254,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     @admin.action(
         description=_("Run selected jobs again (a copy, due now)"), permissions=["change"]
     )
-    def run_again(self, request, queryset):
+    def run_again(self, request: HttpRequest, queryset: QuerySet[ScheduledJob]) -> None:
         created = 0
         for job in queryset:
             try:
@@ -260,7 +279,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
             )
 
 
-def _pre(text: str):
+def _pre(text: str) -> SafeString:
     return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
@@ -270,10 +289,10 @@ class WorkerAdmin(admin.ModelAdmin):
 
     list_display = ["name", "pid", "started", "last_seen", "lost_at"]
     list_filter = [("lost_at", admin.EmptyFieldListFilter)]
-    readonly_fields = list_display
+    readonly_fields = ["name", "pid", "started", "last_seen", "lost_at"]  # = list_display
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
         return False

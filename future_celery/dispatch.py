@@ -126,10 +126,14 @@ def resend_for_lost_workers(now: dt.datetime | None = None) -> int:
     total = 0
     for lost in workers.find_lost(now):
         died_by = lost.last_seen + dt.timedelta(seconds=2 * conf.get("HEARTBEAT_INTERVAL"))
+
+        def sent_before_death(died_by: dt.datetime = died_by) -> QuerySet[Job]:
+            return Job.objects.filter(status=Job.STATUS_QUEUED, queued_at__lte=died_by).order_by(
+                "queued_at"
+            )
+
         total += _resend(
-            lambda died_by=died_by: Job.objects.filter(
-                status=Job.STATUS_QUEUED, queued_at__lte=died_by
-            ).order_by("queued_at"),
+            sent_before_death,
             now,
             f"queued jobs whose messages lost worker {lost.name} may have held",
         )
@@ -149,7 +153,7 @@ def _resend(candidates: Callable[[], QuerySet[Job]], now: dt.datetime, why: str)
             return total
 
 
-def _stale(now: dt.datetime, first_wait_only: bool = False):
+def _stale(now: dt.datetime, first_wait_only: bool = False) -> QuerySet[Job]:
     """Queued jobs whose last message went out more than LOOKAHEAD + REQUEUE_AFTER * 2 **
     (messages sent - 1) seconds ago (the look-ahead covers a message's eta), oldest first.
     With ``first_wait_only``, a superset: those past the first wait, whatever their count."""
@@ -183,7 +187,8 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
             pool = broker.producers(app)
             with (
                 pool.acquire(block=True, timeout=conf.get("BROKER_TIMEOUT")) as producer,
-                producer.batch(max_size=1000),
+                # celery-types' kombu stubs lack Producer.batch() (kombu 5.7 has it)
+                producer.batch(max_size=1000),  # type: ignore[attr-defined]
             ):
                 messages.send(producer, batch, now, retry=False)
         else:

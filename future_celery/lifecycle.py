@@ -20,6 +20,7 @@ from django.utils import timezone
 from . import conf, retries
 from .db import default_connection
 from .exceptions import InvalidJobState
+from .insertion import _column
 from .models import ScheduledJob, job_from_row
 from .pg_direct import execute_hot
 from .signals import job_cancelled
@@ -319,7 +320,7 @@ def start_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
 @functools.cache
 def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in Job._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(_column(f)) for f in Job._meta.concrete_fields)
     return (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
         f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s"

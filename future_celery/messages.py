@@ -142,7 +142,12 @@ def private_apis() -> list[tuple[str, Any, tuple[str, ...] | None]]:
     from celery.app.task import Task
 
     return [
-        ("celery Task._get_exec_options", Task._get_exec_options, ("self",)),
+        (
+            "celery Task._get_exec_options",
+            # private API, listed on purpose (the stubs leave it out)
+            Task._get_exec_options,  # type: ignore[attr-defined]
+            ("self",),
+        ),
         (
             "celery.utils.quorum_queues.detect_quorum_queues",
             detect_quorum_queues,

@@ -226,7 +226,8 @@ def private_apis() -> list[tuple[str, Any, tuple[str, ...] | None]]:
     return [
         (
             "django BaseDatabaseWrapper._prepare_cursor",
-            BaseDatabaseWrapper._prepare_cursor,
+            # private API, listed on purpose (the stubs leave it out)
+            BaseDatabaseWrapper._prepare_cursor,  # type: ignore[attr-defined]
             ("self", "cursor"),
         ),
         (

@@ -193,13 +193,14 @@ def _build(
             f"the job would expire at {expires_at.isoformat()}, at or before its scheduled "
             f"time {run_at.isoformat()}"
         )
-    cacheable = content_object is None and isinstance(target, str)
-    known = context.callables.get(target) if cacheable else None
+    # The cache key: the target's name, when the name alone decides the callable.
+    key = target if content_object is None and isinstance(target, str) else None
+    known = context.callables.get(key) if key is not None else None
     if known is None:
         known = _callable_name(target, content_object)
         callables.check_allowed(callables.allow_name(*known))
-        if cacheable:
-            context.callables[target] = known
+        if key is not None:
+            context.callables[key] = known
     job = _new_job(
         context.init_signals,
         callable_name=known[0],

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from billiard.exceptions import WorkerLostError
 from celery import signals as celery_signals
@@ -20,17 +22,29 @@ from .messages import RUN_JOB, run_job_task
 from .signals import job_cancelled
 from .workers import announcer
 
+if TYPE_CHECKING:
+    from .models import ScheduledJob
+
 logger = logging.getLogger(__name__)
 
 
-def _job_id(args) -> int | None:
+def _job_id(args: Sequence[Any] | None) -> int | None:
+    if args is None:
+        return None
     try:
         return int(args[0])
     except (TypeError, ValueError, IndexError):
         return None
 
 
-def on_task_failure(sender=None, task_id=None, exception=None, args=None, einfo=None, **kwargs):
+def on_task_failure(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: Sequence[Any] | None = None,
+    einfo: Any = None,
+    **kwargs: Any,
+) -> None:
     """A job raised, hit its time limit, or the pool process running it died (lost with its
     worker, not the job's own failure): record the attempt."""
     if getattr(sender, "name", None) != RUN_JOB or (job_id := _job_id(args)) is None:
@@ -46,7 +60,13 @@ def on_task_failure(sender=None, task_id=None, exception=None, args=None, einfo=
     reconnecting(lifecycle.fail_delivered)(job_id, task_id, text, lost=lost)
 
 
-def on_task_revoked(sender=None, request=None, terminated=False, expired=False, **kwargs):
+def on_task_revoked(
+    sender: Any = None,
+    request: Any = None,
+    terminated: bool = False,
+    expired: bool = False,
+    **kwargs: Any,
+) -> None:
     """A job's message was dropped as expired, or revoked (e.g. from Flower)."""
     if getattr(sender, "name", None) != RUN_JOB or request is None:
         return
@@ -58,9 +78,10 @@ def on_task_revoked(sender=None, request=None, terminated=False, expired=False, 
         reconnecting(lifecycle.cancel_delivered)(job_id, request.id)
 
 
-def on_job_cancelled(sender=None, job=None, **kwargs):
+def on_job_cancelled(sender: Any = None, job: ScheduledJob | None = None, **kwargs: Any) -> None:
     """Revoke the message of a cancelled queued job, so that workers drop it at once
     (without it, the worker's claim would refuse the job anyway)."""
+    assert job is not None  # lifecycle.cancel() always sends job=
     if not job.task_id:
         return
     try:
@@ -71,7 +92,7 @@ def on_job_cancelled(sender=None, job=None, **kwargs):
         )
 
 
-def freeze_startup_objects(sender=None, **kwargs) -> None:
+def freeze_startup_objects(sender: Any = None, **kwargs: Any) -> None:
     """In a worker's main process right before it forks each pool process and once it is
     ready, and in each pool process once it starts: gc.freeze() the objects loaded so far
     (modules, classes, settings: they live as long as the process). A full collection
@@ -93,15 +114,15 @@ def _claim_role(role: str) -> None:
         raise SystemExit(f"ERROR: {exc}") from None  # Celery's signals swallow Exceptions
 
 
-def on_beat_init(sender=None, **kwargs):
+def on_beat_init(sender: Any = None, **kwargs: Any) -> None:
     _claim_role("beat")
 
 
-def on_worker_after_setup(sender=None, **kwargs):
+def on_worker_after_setup(sender: Any = None, **kwargs: Any) -> None:
     _claim_role("worker")
 
 
-def on_worker_ready(sender=None, **kwargs):
+def on_worker_ready(sender: Any = None, **kwargs: Any) -> None:
     """The worker's main process announces itself (see workers), once it takes messages."""
     name = getattr(sender, "hostname", None) or "worker"
     try:
@@ -114,11 +135,11 @@ def on_worker_ready(sender=None, **kwargs):
         )
 
 
-def on_worker_shutdown(sender=None, **kwargs):
+def on_worker_shutdown(sender: Any = None, **kwargs: Any) -> None:
     announcer.stop()
 
 
-def on_post_migrate(sender=None, **kwargs):
+def on_post_migrate(sender: Any = None, **kwargs: Any) -> None:
     if getattr(sender, "name", None) == "future_celery":
         register_tick(using=kwargs.get("using", "default"))
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from typing import TYPE_CHECKING
 
 from celery import shared_task
 
 from . import dispatch, execution, lifecycle, messages
 from .db import reconnecting
 from .heartbeat import heartbeat
+
+if TYPE_CHECKING:
+    from celery import Task
 
 logger = logging.getLogger(__name__)
 
@@ -23,14 +27,16 @@ _expire_delivered = reconnecting(lifecycle.expire_delivered)
 # after the job: the row, not the message, guards the job (see lifecycle.start_delivered and
 # dispatch.republish_stale), and the worker's main process hands out the next job sooner.
 # (Its worker-side request: see worker_request.)
-@shared_task(
+# (celery-types' shared_task overloads with bind=True and no base= take no extra options such
+# as Request=; base= would replace the app's own Task class.)
+@shared_task(  # type: ignore[call-overload]
     name=messages.RUN_JOB,
     bind=True,
     acks_late=False,
     ignore_result=True,
     Request="future_celery.worker_request:JobRequest",
 )
-def run_job(self, job_id: int) -> str | None:
+def run_job(self: Task[[int], str | None], job_id: int) -> str | None:
     """Claim job ``job_id`` for this message and run it. A duplicate or stale delivery, or a
     message for a cancelled, expired or finished job, does nothing. A failure propagates to
     Celery; the task_failure handler writes it to the row."""
