@@ -7,7 +7,14 @@ schedule_job('5d', 'myapp.jobs.remind', args=[user.id])
 from importlib import metadata
 from typing import Any
 
-__all__ = ["ScheduledJob", "job_as_parameter", "run_jobs", "schedule_job", "schedule_jobs"]
+__all__ = [
+    "ScheduledJob",
+    "background",
+    "job_as_parameter",
+    "run_jobs",
+    "schedule_job",
+    "schedule_jobs",
+]
 
 try:
     __version__ = metadata.version("future_celery")
@@ -18,6 +25,7 @@ except metadata.PackageNotFoundError:  # running from a source tree
 # INSTALLED_APPS, before models may be.
 _LOCATIONS = {
     "ScheduledJob": "future_celery.models",
+    "background": "future_celery.background_decorator",
     "job_as_parameter": "future_celery.execution",
     "run_jobs": "future_celery.runner",
     "schedule_job": "future_celery.scheduling",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -81,22 +82,107 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset.filter(queue=self.value())
 
 
+class VerboseNameFilter(admin.SimpleListFilter):
+    """Filter by verbose name (@background's), among those of the most recent jobs."""
+
+    title = _("verbose name")
+    parameter_name = "verbose_name"
+    RECENT = 1000
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
+        recent = ScheduledJob.objects.order_by("-time_slot_start", "-id").values_list(
+            "verbose_name", flat=True
+        )[: self.RECENT]
+        names: set[str] = {name for name in recent if name}
+        selected = self.value()
+        if selected is not None:
+            names.add(selected)
+        return [(name, name) for name in sorted(names)]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ScheduledJob]
+    ) -> QuerySet[ScheduledJob]:
+        if self.value() is None:
+            return queryset
+        return queryset.filter(verbose_name=self.value())
+
+
+class RepeatFilter(admin.SimpleListFilter):
+    """Repeating jobs (@background's repeat) or one-off ones."""
+
+    title = _("repeats")
+    parameter_name = "repeats"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
+        return [("yes", _("repeating")), ("no", _("one-off"))]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ScheduledJob]
+    ) -> QuerySet[ScheduledJob]:
+        if self.value() == "yes":
+            return queryset.filter(repeat__gt=0)
+        if self.value() == "no":
+            return queryset.filter(repeat=0)
+        return queryset
+
+
+class CreatorFilter(admin.SimpleListFilter):
+    """Filter by the kind of object that created the job (@background's creator)."""
+
+    title = _("creator type")
+    parameter_name = "creator_type"
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, StrOrPromise]]:
+        # A range of the partial index of jobs that have a creator.
+        used = (
+            ScheduledJob.objects.filter(creator_content_type__isnull=False)
+            .order_by()
+            .values_list("creator_content_type", flat=True)
+            .distinct()
+        )
+        types = ContentType.objects.filter(pk__in=used).order_by("app_label", "model")
+        return [(str(ct.pk), f"{ct.app_label}.{ct.model}") for ct in types]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[ScheduledJob]
+    ) -> QuerySet[ScheduledJob]:
+        value = self.value()
+        if value is None or not value.isdigit():
+            return queryset
+        return queryset.filter(creator_content_type_id=int(value))
+
+
 @admin.register(ScheduledJob)
 class ScheduledJobAdmin(admin.ModelAdmin):
     form = ScheduledJobForm
     list_display = [
         "id",
         "callable_name",
+        "verbose_name",
         "colored_status",
         "time_slot_start",
         "time_slot_end",
         "execution_start",
         "duration_display",
         "attempts",
+        "repeat_display",
         "content_object_link",
     ]
     list_display_links = ["id", "callable_name"]
-    list_filter = ["status", QueueFilter, "time_slot_start"]
+    list_filter = [
+        "status",
+        QueueFilter,
+        RepeatFilter,
+        VerboseNameFilter,
+        CreatorFilter,
+        "time_slot_start",
+    ]
     date_hierarchy = "time_slot_start"
     search_fields = ["=id", "callable_name"]
     ordering = ["-time_slot_start", "-id"]
@@ -126,6 +212,21 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         ),
         (_("Result"), {"fields": ["return_value_display", "error_display"]}),
         (
+            _("Background task"),
+            {
+                "fields": [
+                    "verbose_name",
+                    "creator_link",
+                    "repeat_display",
+                    "repeat_until",
+                    "slot",
+                    "previous_link",
+                    "next_link",
+                    "backoff",
+                ]
+            },
+        ),
+        (
             _("History"),
             {"fields": ["rescheduled_from", "created", "updated"], "classes": ["collapse"]},
         ),
@@ -152,11 +253,19 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         "rescheduled_from",
         "created",
         "updated",
+        "verbose_name",
+        "creator_link",
+        "repeat_display",
+        "repeat_until",
+        "slot",
+        "previous_link",
+        "next_link",
+        "backoff",
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ScheduledJob]:
         # One query per content type for the whole page, not one per row.
-        return super().get_queryset(request).prefetch_related("content_object")
+        return super().get_queryset(request).prefetch_related("content_object", "creator")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -196,16 +305,26 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     def content_object_link(self, job: ScheduledJob) -> str:
         if not job.content_type_id:
             return "-"
-        obj = job.content_object
-        if obj is None:
-            return format_html("<em>{}</em>", _("deleted"))
-        try:
-            url = reverse(
-                f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk]
-            )
-        except NoReverseMatch:
-            return str(obj)
-        return format_html('<a href="{}">{}</a>', url, obj)
+        return _object_link(job.content_object)
+
+    @admin.display(description=_("repeats every"), ordering="repeat")
+    def repeat_display(self, job: ScheduledJob) -> str:
+        return _seconds_text(job.repeat) if job.repeat else "-"
+
+    @admin.display(description=_("creator"))
+    def creator_link(self, job: ScheduledJob) -> str:
+        if not job.creator_content_type_id:
+            return "-"
+        return _object_link(job.creator)
+
+    @admin.display(description=_("previous in its repeat"))
+    def previous_link(self, job: ScheduledJob) -> str:
+        return _job_link(job.repeat_of) if job.repeat_of is not None else "-"
+
+    @admin.display(description=_("next in its repeat"))
+    def next_link(self, job: ScheduledJob) -> str:
+        following = job.repeated_as.first()
+        return _job_link(following) if following else "-"
 
     @admin.display(description=_("positional arguments"))
     def args_display(self, job: ScheduledJob) -> SafeString:
@@ -296,3 +415,29 @@ class WorkerAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Worker | None = None) -> bool:
         return False
+
+
+def _object_link(obj: Any) -> str:
+    """A link to ``obj``'s admin page (its text where it has none; "deleted" if gone)."""
+    if obj is None:
+        return format_html("<em>{}</em>", _("deleted"))
+    try:
+        url = reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+    except NoReverseMatch:
+        return str(obj)
+    return format_html('<a href="{}">{}</a>', url, obj)
+
+
+def _job_link(job: ScheduledJob) -> str:
+    url = reverse("admin:future_celery_scheduledjob_change", args=[job.pk])
+    return format_html('<a href="{}">#{} ({})</a>', url, job.pk, job.get_status_display())
+
+
+def _seconds_text(seconds: int) -> str:
+    """'2 s', '1 h', '1 d 12 h': a repeat interval as people read it."""
+    parts = []
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if seconds >= size:
+            count, seconds = divmod(seconds, size)
+            parts.append(f"{count} {unit}")
+    return " ".join(parts)

@@ -12,28 +12,97 @@ from django.db import models
 from . import conf
 from .exceptions import CallableNotAllowed, CallableNotFound
 
+# Functions registered under a name (@background's): the name a job row stores, and the
+# function it runs. Filled as the modules that define them are imported.
+_registered: dict[str, Callable[..., Any]] = {}
+_discovered = False
+
+
+def register(name: str, func: Callable[..., Any]) -> None:
+    """Make jobs named ``name`` run ``func`` (a second function under one name raises)."""
+    known = _registered.get(name)
+    if known is not None and known is not func and _where(known) != _where(func):
+        raise CallableNotFound(
+            f"two functions are registered as {name!r}: {_where(known)} and {_where(func)}; "
+            "give one of them another name"
+        )
+    _registered[name] = func
+
+
+def is_registered(name: str) -> bool:
+    """Whether ``name`` is registered (see register), after looking in the tasks modules."""
+    return name in _registered or (_discover() and name in _registered)
+
+
+def _where(func: Callable[..., Any]) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', '?')}"
+
+
+def path_of_decorated(func: Callable[..., Any]) -> str:
+    """The dotted path of a module-level function being decorated (its module is still
+    being imported, so the path cannot be checked by importing it yet)."""
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None)
+    if not module or not qualname or "<" in qualname or module == "__main__":
+        raise CallableNotFound(
+            f"{func!r} cannot be a job: only functions importable by a dotted path "
+            "(defined at module level, not lambdas, nested functions or __main__) can be"
+        )
+    return f"{module}.{qualname}"
+
 
 def path_of(func: Callable[..., Any]) -> str:
     """The dotted path under which a module-level function can be imported again."""
-    module = getattr(func, "__module__", None)
-    qualname = getattr(func, "__qualname__", None)
-    if not module or not qualname or "<" in qualname:
-        raise CallableNotFound(
-            f"{func!r} cannot be scheduled: only functions importable by a dotted path "
-            "(defined at module level, not lambdas or nested functions) can be"
-        )
-    path = f"{module}.{qualname}"
-    if resolve_path(path) is not func:
+    path = path_of_decorated(func)
+    resolved = resolve_path(path)
+    if resolved is not func and getattr(func, "task_function", None) is not resolved:
         raise CallableNotFound(f"{func!r} cannot be scheduled: {path!r} imports another object")
     return path
 
 
 def resolve_path(path: str) -> Callable[..., Any]:
-    """Import ``package.module.function`` (or ``module.Class.method``) and return it."""
+    """The function a job named ``path`` runs: a registered one (see register), else the
+    object ``package.module.function`` (or ``module.Class.method``) imports. A name that is
+    neither is looked for once in the tasks modules of the installed apps, where
+    django-background-tasks' functions live."""
+    found = _registered.get(path)
+    if found is not None:
+        return found
+    try:
+        target = _import(path)
+    except CallableNotFound:
+        if not _discover():
+            raise
+        found = _registered.get(path)
+        if found is None:
+            raise
+        return found
+    return _registered.get(path, target)  # importing it may have registered it
+
+
+def _discover() -> bool:
+    """Import the ``tasks`` module of every installed app, once; False if done before."""
+    global _discovered
+    if _discovered:
+        return False
+    _discovered = True
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("tasks")
+    return True
+
+
+def discover() -> None:
+    """Import the tasks modules of the installed apps now (for a process that runs jobs)."""
+    _discover()
+
+
+def _import(path: str) -> Callable[..., Any]:
     parts = path.split(".")
     if len(parts) < 2 or not all(part.isidentifier() for part in parts):
         raise CallableNotFound(
-            f"callable {path!r} is not a dotted path such as 'myapp.jobs.remind'"
+            f"callable {path!r} is not a dotted path such as 'myapp.jobs.remind', nor the "
+            "name of a registered @background function"
         )
     for split in range(len(parts) - 1, 0, -1):
         module_name = ".".join(parts[:split])

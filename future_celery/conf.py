@@ -79,6 +79,14 @@ DEFAULTS: dict[str, Any] = {
     # Move the objects a worker process has at start-up out of the garbage collector's reach
     # (gc.freeze), so that its full collections stop pausing the process for 100+ ms.
     "WORKER_GC_FREEZE": True,
+    # Jobs scheduled through @background (django-background-tasks): their attempts, and the
+    # wait before each retry: "polynomial" (that project's attempts ** 4 + 5 seconds) or
+    # "exponential" (RETRY_BACKOFF, doubling, as schedule_job's jobs).
+    "BACKGROUND_MAX_ATTEMPTS": 25,
+    "BACKGROUND_BACKOFF": "polynomial",
+    # The order in which process_tasks runs the due jobs: "DESC" runs higher priorities
+    # first (django-background-tasks' default), "ASC" lower ones (its "niceness" order).
+    "PRIORITY_ORDERING": "DESC",
 }
 
 

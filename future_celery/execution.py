@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from . import callables, lifecycle, serialization
+from . import callables, lifecycle, scheduling, serialization
 from .db import default_connection
 from .exceptions import ContentObjectMissing, MalformedJob
 from .models import ScheduledJob
@@ -64,7 +64,8 @@ class Completion(enum.Enum):
 
     # The caller's transaction is open (a runner called from a test, say): inside it.
     IN_CALLERS_TRANSACTION = "in the caller's transaction"
-    # The job sent queries: in the job's own transaction, so that they commit together.
+    # The job sent queries, or repeats (its next job is saved with its completion): in the
+    # job's own transaction, so that they commit together.
     WITH_THE_JOBS_WRITES = "in the job's transaction"
     # The job sent none: alone, in autocommit (one round trip instead of BEGIN, UPDATE and
     # COMMIT; nothing of the job's would commit with it).
@@ -72,24 +73,31 @@ class Completion(enum.Enum):
 
 
 def execute(job: ScheduledJob, delete_completed: bool = False) -> Completion:
-    """Run a job already marked running. Its writes and its completion commit together; an
-    exception rolls them back and propagates (the caller records the failure). Returns where
-    the completion was written (see Completion)."""
+    """Run a job already marked running. Its writes and its completion commit together (and
+    a repeating job's next job with them); an exception rolls them back and propagates (the
+    caller records the failure). Returns where the completion was written (see Completion)."""
     conn = default_connection()
     if conn.in_atomic_block:
         with transaction.atomic():
-            lifecycle.complete(job, call(job), delete=delete_completed)
+            _complete(job, call(job), delete_completed)
         return Completion.IN_CALLERS_TRANSACTION
     queries = _QueryCounter()
     with transaction.atomic(), conn.execute_wrapper(queries):
         result = call(job)
-        wrote = queries.count > 0 or bool(conn.run_on_commit)
+        wrote = queries.count > 0 or bool(conn.run_on_commit) or job.repeat > 0
         if wrote:
-            lifecycle.complete(job, result, delete=delete_completed)
+            _complete(job, result, delete_completed)
     if wrote:
         return Completion.WITH_THE_JOBS_WRITES
     lifecycle.complete(job, result, delete=delete_completed)
     return Completion.ALONE
+
+
+def _complete(job: ScheduledJob, result: Any, delete: bool) -> None:
+    """Record the completion in the current transaction, with a repeating job's next job."""
+    if job.repeat > 0:
+        scheduling.schedule_repeat(job)
+    lifecycle.complete(job, result, delete=delete)
 
 
 class _QueryCounter:

@@ -22,7 +22,7 @@ from django.db import connections, models, router, transaction
 from django.db.models import signals
 from django.utils import timezone
 
-from .models import ScheduledJob
+from .models import ScheduledJob, column_of
 from .pg_direct import binding_cursor
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ def insert_many(
         return made
     fields = _fields(with_pk=True)
     table = db.ops.quote_name(ScheduledJob._meta.db_table)
-    columns = ", ".join(db.ops.quote_name(_column(f)) for f in fields)
+    columns = ", ".join(db.ops.quote_name(column_of(f)) for f in fields)
     values_of = _values_of(with_pk=True)
     now = timezone.now()
     made = []
@@ -133,12 +133,6 @@ def _fields(with_pk: bool) -> tuple[models.Field[Any, Any], ...]:
     return tuple(f for f in ScheduledJob._meta.concrete_fields if with_pk or f is not pk)
 
 
-def _column(field: models.Field[Any, Any]) -> str:
-    """The column of a concrete field (Django calls a field concrete when it has one)."""
-    assert field.column is not None
-    return field.column
-
-
 @functools.cache
 def _json_columns() -> tuple[int, ...]:
     """Positions of the JSON columns among the INSERT's values."""
@@ -155,11 +149,11 @@ def _values_of(with_pk: bool) -> operator.attrgetter[tuple[Any, ...]]:
 def _insert_sql(using: str) -> str:
     quote = connections[using].ops.quote_name
     fields = _fields(with_pk=False)
-    columns = ", ".join(quote(_column(f)) for f in fields)
+    columns = ", ".join(quote(column_of(f)) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     return (
         f"INSERT INTO {quote(ScheduledJob._meta.db_table)} ({columns}) "
-        f"VALUES ({placeholders}) RETURNING {quote(_column(ScheduledJob._meta.pk))}"
+        f"VALUES ({placeholders}) RETURNING {quote(column_of(ScheduledJob._meta.pk))}"
     )
 
 

@@ -20,8 +20,7 @@ from django.utils import timezone
 from . import conf, retries
 from .db import default_connection
 from .exceptions import InvalidJobState
-from .insertion import _column
-from .models import ScheduledJob, job_from_row
+from .models import ScheduledJob, column_of, job_from_row
 from .pg_direct import execute_hot
 from .signals import job_cancelled
 
@@ -232,7 +231,7 @@ def fail(job: Job, error: str) -> bool:
     error text is kept. Attempts lost with their worker do not count against max_attempts.
     Only a running job is changed; False if it was not running any more."""
     now = timezone.now()
-    retry_at = now + dt.timedelta(seconds=retries.backoff(job.attempts - job.lost))
+    retry_at = now + dt.timedelta(seconds=retries.backoff(job.attempts - job.lost, job.backoff))
     retry = job.attempts - job.lost < job.max_attempts
     return _end_attempt(job, error, now, retry_at if retry else None)
 
@@ -320,7 +319,7 @@ def start_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
 @functools.cache
 def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     table = connection.ops.quote_name(Job._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(_column(f)) for f in Job._meta.concrete_fields)
+    columns = ", ".join(connection.ops.quote_name(column_of(f)) for f in Job._meta.concrete_fields)
     return (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
         f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s"
@@ -417,3 +416,15 @@ def edit_scheduled(job: Job, fields: list[str]) -> bool:
 def stamp_heartbeats(job_ids: list[int], now: dt.datetime) -> int:
     """running → running: the heartbeat of each of ``job_ids`` that is still running."""
     return Job.objects.filter(pk__in=job_ids, status=RUNNING).update(heartbeat=now)
+
+
+def remove_pending(callable_name: str, args: list[Any], kwargs: dict[str, Any]) -> int:
+    """scheduled or queued → (deleted): the jobs of ``callable_name`` with these (encoded)
+    arguments that no worker has started (django-background-tasks' remove_existing_tasks).
+    A queued job's message then finds no row, and does nothing. The number removed."""
+    return Job.objects.filter(
+        callable_name=callable_name,
+        status__in=Job.CANCELLABLE_STATUSES,
+        args=args,
+        kwargs=kwargs,
+    ).delete()[0]

@@ -124,6 +124,9 @@ class ScheduledJob(models.Model):
         (STATUS_CANCELLED, _("cancelled")),
     ]
     FINAL_STATUSES = (STATUS_COMPLETE, STATUS_FAILED, STATUS_EXPIRED, STATUS_CANCELLED)
+    # Repeat intervals in seconds, as django-background-tasks' Task has them.
+    NEVER, HOURLY, DAILY, WEEKLY = 0, 3600, 86400, 604800
+    EVERY_2_WEEKS, EVERY_4_WEEKS = 2 * WEEKLY, 4 * WEEKLY
     CANCELLABLE_STATUSES = (STATUS_SCHEDULED, STATUS_QUEUED)
 
     id = models.BigAutoField(primary_key=True)
@@ -178,6 +181,49 @@ class ScheduledJob(models.Model):
         related_name="rescheduled_as",
         db_index=False,  # partial index below
     )
+    # django-background-tasks' fields, set by @background: a name to show, who asked for the
+    # job (any model), and a repeat: when the job completes, the next one is scheduled
+    # ``repeat`` seconds after this one's slot (its scheduled time, which a retry does not
+    # move), until ``repeat_until``. Each job has at most one next one (repeated_as).
+    verbose_name = models.CharField(
+        _("verbose name"), max_length=255, blank=True, default="", db_default=""
+    )
+    creator_content_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("creator type"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,  # fc_creator_idx starts with it
+    )
+    creator_object_id = models.CharField(
+        _("creator id"), max_length=255, blank=True, default="", db_default=""
+    )
+    creator = GenericForeignKey("creator_content_type", "creator_object_id")
+    repeat = models.PositiveIntegerField(
+        _("repeats every (s)"), default=0, db_default=0, help_text=_("0: does not repeat")
+    )
+    repeat_until = models.DateTimeField(_("repeat until"), null=True, blank=True)
+    slot = models.DateTimeField(_("slot"), null=True, blank=True)
+    repeat_of = models.ForeignKey(
+        "self",
+        verbose_name=_("repeat of"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repeated_as",
+        db_index=False,  # fc_one_repeat_per_job below
+    )
+    # The wait before a retry: "exponential" (FUTURE_CELERY_RETRY_BACKOFF, doubling) or
+    # "polynomial" (django-background-tasks': attempts ** 4 + 5 seconds).
+    backoff = models.CharField(
+        _("retry backoff"),
+        max_length=12,
+        choices=[("exponential", _("exponential")), ("polynomial", _("polynomial"))],
+        default="exponential",
+        db_default="exponential",
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     # Set by save(); every update() of a state change sets it too.
     updated = models.DateTimeField(_("updated"), auto_now=True)
@@ -215,6 +261,19 @@ class ScheduledJob(models.Model):
                 name="fc_rescheduled_idx",
                 condition=Q(rescheduled_from__isnull=False),
             ),
+            models.Index(
+                fields=["creator_content_type", "creator_object_id"],
+                name="fc_creator_idx",
+                condition=Q(creator_content_type__isnull=False),
+            ),
+        ]
+        constraints = [
+            # A repeating job has one next job, however often its completion is attempted.
+            models.UniqueConstraint(
+                fields=["repeat_of"],
+                name="fc_one_repeat_per_job",
+                condition=Q(repeat_of__isnull=False),
+            ),
         ]
 
     def __repr__(self) -> str:
@@ -228,6 +287,11 @@ class ScheduledJob(models.Model):
         if self.execution_start and self.execution_end:
             return self.execution_end - self.execution_start
         return None
+
+    @property
+    def last_error(self) -> str:
+        """The error of the last failed attempt (django-background-tasks' name for it)."""
+        return self.error
 
     @property
     def is_finished(self) -> bool:
@@ -329,3 +393,9 @@ def _row_converters(vendor: str) -> list[tuple[int, list[Any], Any]]:
         if converters:
             out.append((index, converters, col))
     return out
+
+
+def column_of(field: models.Field[Any, Any]) -> str:
+    """The column of a concrete field (Django calls a field concrete when it has one)."""
+    assert field.column is not None
+    return field.column

@@ -5,9 +5,24 @@ from __future__ import annotations
 import random
 
 from . import conf
+from .exceptions import InvalidOption
+
+BACKOFFS = ("exponential", "polynomial")
 
 
-def backoff(attempt: int) -> float:
-    """Seconds before retry number ``attempt`` (1-based): exponential, capped, jittered."""
+def backoff(attempt: int, policy: str = "exponential") -> float:
+    """Seconds before retry number ``attempt`` (1-based). "exponential": doubling from
+    FUTURE_CELERY_RETRY_BACKOFF up to RETRY_BACKOFF_MAX, jittered (so that jobs that failed
+    together do not retry together). "polynomial": django-background-tasks' attempts ** 4 + 5
+    seconds (6, 21, 86, 261... about four days after 25)."""
+    if policy == "polynomial":
+        return float(attempt**4 + 5)
     ceiling = min(conf.get("RETRY_BACKOFF_MAX"), conf.get("RETRY_BACKOFF") * 2 ** (attempt - 1))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def check_backoff(policy: object, where: str) -> str:
+    """``policy`` if it is a backoff this module knows; InvalidOption naming ``where``."""
+    if policy not in BACKOFFS:
+        raise InvalidOption(f"{where} must be one of {', '.join(BACKOFFS)}, not {policy!r}")
+    return str(policy)

@@ -17,7 +17,7 @@ from django.db import models, router, transaction
 from django.db.models import signals
 from django.utils import timezone
 
-from . import callables, conf, dispatch, insertion, serialization, timespec
+from . import callables, conf, dispatch, insertion, lifecycle, retries, serialization, timespec
 from .exceptions import FutureCeleryError, InvalidExpiry, InvalidOption, WrongOptionType
 from .models import ScheduledJob, job_from_fields
 from .timespec import When
@@ -168,6 +168,110 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
     return new
 
 
+def schedule_background(
+    name: str,
+    args: Any,
+    kwargs: dict[str, Any],
+    *,
+    when: When,
+    repeat: int,
+    repeat_until: dt.datetime | None,
+    verbose_name: str,
+    creator: models.Model | None,
+    priority: int | None,
+    queue: str | None,
+    remove_existing: bool,
+) -> ScheduledJob:
+    """The saved job of one call of an @background function (see background_decorator):
+    django-background-tasks' options on an ordinary job. It never expires, and is retried
+    up to FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS times with FUTURE_CELERY_BACKGROUND_BACKOFF,
+    as that project's tasks were. ``remove_existing``: first remove the jobs of the same
+    function and arguments that have not started, in the same transaction."""
+    policy = retries.check_backoff(
+        conf.get("BACKGROUND_BACKOFF"), "FUTURE_CELERY_BACKGROUND_BACKOFF"
+    )
+    if repeat_until is not None and not isinstance(repeat_until, dt.datetime):
+        raise WrongOptionType(f"repeat_until must be a datetime or None, not {repeat_until!r}")
+    if not isinstance(verbose_name, str):
+        raise WrongOptionType(f"verbose_name must be a string, not {verbose_name!r}")
+    context = _Context.current()
+    encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
+    job = _build(
+        when,
+        name,
+        encoded_args,
+        encoded_kwargs,
+        context=context,
+        expires=None,
+        queue=queue,
+        priority=priority,
+        max_attempts=conf.get("BACKGROUND_MAX_ATTEMPTS"),
+    )
+    job.verbose_name = verbose_name[:255]
+    job.backoff = policy
+    if creator is not None:
+        _check_saved_model("creator", creator)
+        job.creator = creator
+        job.creator_object_id = str(job.creator_object_id)
+    if repeat:
+        job.repeat, job.slot = repeat, job.time_slot_start
+        job.repeat_until = None if repeat_until is None else timespec.aware(repeat_until)
+    with transaction.atomic(using=router.db_for_write(ScheduledJob)):
+        if remove_existing:
+            lifecycle.remove_pending(job.callable_name, job.args, job.kwargs)
+        insertion.insert(job)
+    _dispatch_soon([job])
+    return job
+
+
+def schedule_repeat(job: ScheduledJob) -> ScheduledJob | None:
+    """The next job of repeating ``job``, saved in the current transaction (the one that
+    records ``job``'s completion, so that both commit or neither): ``repeat`` seconds after
+    ``job``'s slot (its scheduled time, which a retry does not move), with its arguments and
+    options. None once that is past ``repeat_until``. A late run makes the wait before the
+    next one shorter: every slot runs, none is skipped."""
+    slot = (job.slot or job.time_slot_start) + dt.timedelta(seconds=job.repeat)
+    if job.repeat_until is not None and slot > job.repeat_until:
+        return None
+    expires = None
+    if job.time_slot_end is not None:
+        expires = slot + (job.time_slot_end - (job.slot or job.time_slot_start))
+    following = _new_job(
+        signals.pre_init.has_listeners(ScheduledJob)
+        or signals.post_init.has_listeners(ScheduledJob),
+        callable_name=job.callable_name,
+        args=job.args,
+        kwargs=job.kwargs,
+        time_slot_start=slot,
+        time_slot_end=expires,
+        content_type_id=job.content_type_id,
+        object_id=job.object_id,
+        max_attempts=job.max_attempts,
+        queue=job.queue,
+        priority=job.priority,
+        soft_time_limit=job.soft_time_limit,
+        time_limit=job.time_limit,
+        verbose_name=job.verbose_name,
+        creator_content_type_id=job.creator_content_type_id,
+        creator_object_id=job.creator_object_id,
+        repeat=job.repeat,
+        repeat_until=job.repeat_until,
+        slot=slot,
+        repeat_of_id=job.pk,
+        backoff=job.backoff,
+    )
+    insertion.insert(following)
+    _dispatch_soon([following])
+    return following
+
+
+def _check_saved_model(name: str, value: object) -> None:
+    if not isinstance(value, models.Model):
+        raise WrongOptionType(f"{name} must be a model instance, not {type(value).__name__}")
+    if value.pk is None:
+        raise InvalidOption(f"{name} must be saved before a job can refer to it")
+
+
 def _build(
     when: When,
     target: str | Callable[..., Any],
@@ -249,17 +353,12 @@ def _callable_name(
     """The stored name of the callable, checked to resolve now; and the object's model label."""
     label = None
     if content_object is not None:
-        if not isinstance(content_object, models.Model):
-            raise WrongOptionType(
-                f"content_object must be a model instance, not {type(content_object).__name__}"
-            )
-        if content_object.pk is None:
-            raise InvalidOption("content_object must be saved before a job can refer to it")
+        _check_saved_model("content_object", content_object)
         label = content_object._meta.label_lower
     if isinstance(target, str):
         if "." not in target and content_object is not None:
             callables.resolve_method(content_object, target)
-        elif "." not in target:
+        elif "." not in target and not callables.is_registered(target):
             raise callables.CallableNotFound(
                 f"callable {target!r} is not a dotted path; a method name needs a content_object"
             )

@@ -72,3 +72,9 @@ def stall_first_attempt(job, label, seconds=30):
     if job.attempts == 1:
         time.sleep(seconds)
     return f"{label} attempt {job.attempts}"
+
+
+def shout(text):
+    """Print ``text`` in capitals (what a job prints goes to the worker's output)."""
+    print(text.upper())
+    return text.upper()
