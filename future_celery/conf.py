@@ -25,9 +25,9 @@ DEFAULTS: dict[str, Any] = {
     # at once: short ticks keep those batches small (a tick costs a few index probes).
     "TICK_INTERVAL": 1.0,
     # Jobs due within this many seconds of now are dispatched with an eta. Long enough for the
-    # workers to take up a burst of jobs due at one moment before it falls due (a worker
-    # takes up about a thousand messages a second); a worker holds each message it took
-    # until its job starts (about 8 KB each).
+    # workers to take up a burst of jobs due at one moment before it falls due; a worker
+    # holds each message it took until its job starts (see docs/performance.md for the
+    # rates and sizes measured).
     "LOOKAHEAD": 20.0,
     # Dispatch a job due within the look-ahead right after the commit that scheduled it,
     # instead of waiting for the next tick.
@@ -77,7 +77,7 @@ DEFAULTS: dict[str, Any] = {
     # still running: retried, or failed as lost). True waits for every flush: slower.
     "SYNCHRONOUS_COMMIT": False,
     # Move the objects a worker process has at start-up out of the garbage collector's reach
-    # (gc.freeze), so that its full collections stop pausing the process for 100+ ms.
+    # (gc.freeze), so that its full collections stop pausing it (docs/performance.md).
     "WORKER_GC_FREEZE": True,
     # Jobs scheduled through @background (django-background-tasks): their attempts, and the
     # wait before each retry: "polynomial" (that project's attempts ** 4 + 5 seconds) or

@@ -42,5 +42,5 @@ def reconnecting(func: Callable[..., T], attempts: int = 5, delay: float = 0.5) 
 def default_connection() -> Any:
     """The default database connection of this thread: what django.db.connection stands for.
     Every attribute read through django.db.connection looks the connection up again (a
-    thread-local read of a few microseconds), so code that runs once per job takes it once."""
+    thread-local read), so code that runs once per job takes it once."""
     return connections[DEFAULT_DB_ALIAS]

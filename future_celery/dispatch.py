@@ -57,7 +57,7 @@ def dispatch_due(
     size = conf.get("DISPATCH_BATCH_SIZE")
     if ids is not None:
         # A batch per slice of the ids, so that no query names more than a batch of them
-        # (with all of them in each, a call with 20,000 ids spent 10-25 s building queries).
+        # (naming all of them in each made large calls slow: docs/performance.md).
         ids = list(ids)
         total = 0
         for start in range(0, len(ids), size):

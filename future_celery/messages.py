@@ -6,8 +6,8 @@ Celery builds it (``app.amqp.create_task_message``) and sends it (``app.amqp.sen
 which also sends the before/after_task_publish signals). What apply_async would work out anew
 for every message, and is the same for the whole batch, is worked out once per batch here: the
 task's options and routing, and the app's settings (each read of a Celery setting that comes
-from Django's settings costs tens of microseconds, and apply_async reads seven). A batch then
-goes out about three times as fast, so the tick hands a burst of due jobs to the workers
+from Django's settings is slow, and apply_async reads seven). A batch then goes out several
+times as fast (docs/performance.md), so the tick hands a burst of due jobs to the workers
 before they fall due.
 
 One difference from apply_async: no message gets a time to live (AMQP's ``expiration``

@@ -350,8 +350,8 @@ def job_from_fields(
     the model's field order), as ``ScheduledJob(*fields.values())`` makes it; loaded from
     ``db`` when given, as Model.from_db() marks it. Unless something listens to the model's
     pre_init or post_init signals (``init_signals``, looked up when None), it is made without
-    Model.__init__, in a third of the time: the worker makes one per job, schedule_jobs() one
-    per row."""
+    Model.__init__, which is much faster (docs/performance.md): the worker makes one per job,
+    schedule_jobs() one per row."""
     if init_signals is None:
         init_signals = signals.pre_init.has_listeners(
             ScheduledJob

@@ -74,7 +74,7 @@ def execute_hot(sql: str, params: Sequence[Any], returning: bool = False) -> tup
     number of rows it affected, and with ``returning`` the first row it returned (or None).
 
     On PostgreSQL in autocommit (the worker, outside a job's transaction) it goes straight
-    to libpq (see _Statements): a third of the CPU time of a psycopg cursor's execute. Inside
+    to libpq (see _Statements), skipping a psycopg cursor's Python code. Inside
     a transaction it goes through a hot_cursor(), which lets psycopg open the transaction."""
     conn = default_connection()
     if conn.vendor == "postgresql":
@@ -107,9 +107,10 @@ class _Statements:
     connection unless the connection's ``prepare_threshold`` is None (a transaction-mode
     pooler), in which case each is sent with its parameters, unprepared.
 
-    A psycopg cursor spends about 150 µs of CPU per statement on a small machine in its
-    Python code around the same libpq call (query conversion, the prepared statement cache,
-    the result set, fetching); per job the worker runs two. Only for autocommit statements:
+    A psycopg cursor spends most of a statement's CPU time in its Python code around the
+    same libpq call (query conversion, the prepared statement cache, the result set,
+    fetching; figures in docs/performance.md); per job the worker runs two. Only for
+    autocommit statements:
     psycopg tracks no state of those, and libpq reports the connection's state to it as ever.
     Query logging and execute wrappers do not see them, as with hot_cursor()."""
 

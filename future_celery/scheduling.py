@@ -74,7 +74,7 @@ def _dispatch_soon(jobs: list[ScheduledJob]) -> None:
 class _Context:
     """What the jobs of one call share: the settings' defaults, the current time zone,
     whether anything listens to the model's init signals, and each callable already
-    resolved and allowed (a batch of 100,000 jobs would otherwise look each up 100,000 times)."""
+    resolved and allowed (a large batch would otherwise look each up once per job)."""
 
     timezone: dt.tzinfo
     expires: When | None
@@ -326,7 +326,7 @@ def _build(
 
 def _new_job(init_signals: bool, **values: Any) -> ScheduledJob:
     """An unsaved job with ``values`` and every other field at its default (a batch of
-    100,000 jobs makes this count). Unless something listens to the model's pre_init or
+    jobs makes this count). Unless something listens to the model's pre_init or
     post_init signals, it is made without Model.__init__ (see job_from_fields)."""
     defaults, made_per_job = _field_defaults()
     fields = defaults.copy()  # attname: value, in the model's field order
@@ -427,8 +427,8 @@ def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> lis
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector off for a batch (if it was on): each job adds a handful of
-    objects that stay alive, so a batch of 100,000 set off full collections that scanned
-    every object of the process again and again, 15% of the call's time. The jobs hold no
+    objects that stay alive, so a large batch set off full collections that scanned every
+    object of the process again and again (docs/performance.md). The jobs hold no
     cycles; what the rest of the process leaves meanwhile is collected once it is back on."""
     if not gc.isenabled():
         yield

@@ -96,11 +96,11 @@ def freeze_startup_objects(sender: Any = None, **kwargs: Any) -> None:
     """In a worker's main process right before it forks each pool process and once it is
     ready, and in each pool process once it starts: gc.freeze() the objects loaded so far
     (modules, classes, settings: they live as long as the process). A full collection
-    otherwise walks them all, about 115,000 objects in a Django worker, and stops the process
-    for 100-150 ms each time; in the main process that delays every job falling due
-    meanwhile. Frozen before the fork, they are also never written to by a pool process's
-    collections, so their memory pages stay shared with the main process instead of being
-    copied into each pool process. Objects made later are collected as usual."""
+    otherwise walks them all (over a hundred thousand objects in a Django worker) and stops
+    the process each time (docs/performance.md); in the main process that delays every job
+    falling due meanwhile. Frozen before the fork, they are also never written to by a pool
+    process's collections, so their memory pages stay shared with the main process instead
+    of being copied into each pool process. Objects made later are collected as usual."""
     if conf.get("WORKER_GC_FREEZE"):
         gc.freeze()
 

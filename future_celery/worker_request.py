@@ -6,9 +6,9 @@ Celery's strategy stores the timer entry of an eta request on the request
 request among its arguments. Each request with an eta is then part of a cycle, and after its
 job ran only a full collection of the worker's main process frees it. Every job of
 future_celery comes with an eta, so that garbage grows by thousands of objects per second
-under load, and each full collection walks it: measured at 80-180 ms with 50,000-60,000
-objects freed, during which the main process hands no job to the pool and every job falling
-due meanwhile starts late. Here the request keeps a weak reference to its entry instead. The
+under load, and each full collection walks it (for tens of milliseconds: see
+docs/performance.md), during which the main process hands no job to the pool and every job
+falling due meanwhile starts late. Here the request keeps a weak reference to its entry instead. The
 timer's queue holds the entry until it fires or is cancelled, which is as long as anything
 needs it; the request and its message are then freed as soon as the job is done."""
 
