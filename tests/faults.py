@@ -27,7 +27,11 @@ written = False
 # The demo jobs that write one Execution row labelled with their first argument, in the
 # transaction of their attempt (a killed attempt's row is rolled back with it). A scenario's
 # jobs are those of these callables labelled ``scenario-i``.
-RECORDING_CALLABLES = ("proj.demo.jobs.record", "proj.demo.jobs.stall_first_attempt")
+RECORDING_CALLABLES = (
+    "proj.demo.jobs.record",
+    "proj.demo.jobs.stall_first_attempt",
+    "proj.demo.tasks.record_background",
+)
 
 
 def schedule_labelled(

@@ -279,3 +279,44 @@ def test_the_decorator_refuses_what_it_cannot_schedule():
         background(schedule=object())
     with pytest.raises(WrongOptionType, match="name must be"):
         background(name="")
+
+
+def test_a_job_has_at_most_one_next_job_whatever_tries_to_make_two():
+    from django.db import IntegrityError, transaction
+
+    from future_celery import scheduling
+
+    job = tasks.record_background("once", schedule=60, repeat=60)
+    following = scheduling.schedule_repeat(job)
+    assert following is not None and following.repeat_of_id == job.pk
+    with pytest.raises(IntegrityError), transaction.atomic():
+        scheduling.schedule_repeat(job)  # a second next job for the same slot
+    assert ScheduledJob.objects.filter(repeat_of=job).count() == 1
+
+
+def test_the_admin_shows_the_repeat_and_links_the_chain(admin_client):
+    job = tasks.record_background("chain", schedule=0, repeat=90)
+    run_jobs()
+    following = ScheduledJob.objects.get(repeat_of=job)
+    listing = admin_client.get("/admin/future_celery/scheduledjob/?repeats=yes").content.decode()
+    assert "1 min 30 s" in listing and f">{following.pk}<" in listing
+    page = admin_client.get(f"/admin/future_celery/scheduledjob/{job.pk}/change/").content.decode()
+    assert f"/admin/future_celery/scheduledjob/{following.pk}/change/" in page  # next
+    back = admin_client.get(
+        f"/admin/future_celery/scheduledjob/{following.pk}/change/"
+    ).content.decode()
+    assert f"/admin/future_celery/scheduledjob/{job.pk}/change/" in back  # previous
+
+
+def test_the_admin_filters_by_verbose_name_and_creator_type(admin_client, user):
+    mine = notify_user(user.id, verbose_name="Notify user", creator=user)
+    other = notify_user(user.id)
+    by_name = admin_client.get(
+        "/admin/future_celery/scheduledjob/?verbose_name=Notify+user"
+    ).content.decode()
+    assert f">{mine.pk}<" in by_name and f">{other.pk}<" not in by_name
+    ct = ContentType.objects.get_for_model(User)
+    by_creator = admin_client.get(
+        f"/admin/future_celery/scheduledjob/?creator_type={ct.pk}"
+    ).content.decode()
+    assert f">{mine.pk}<" in by_creator and f">{other.pk}<" not in by_creator
