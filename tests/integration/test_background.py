@@ -324,3 +324,62 @@ def test_the_admin_filters_by_verbose_name_and_creator_type(admin_client, user):
         f"/admin/future_celery/scheduledjob/?creator_type={ct.pk}"
     ).content.decode()
     assert change_url(mine) in by_creator and change_url(other) not in by_creator
+
+
+def test_the_schedule_may_be_now(user):
+    before = timezone.now()
+    job = notify_user(user.id, schedule=timezone.now())
+    assert before <= job.time_slot_start <= timezone.now()
+
+
+def test_a_late_run_makes_the_wait_before_the_next_one_shorter():
+    # "If the process command is interrupted, the interval between the original task and its
+    # repetition may be shorter than repeat": the next slot counts from this one's slot.
+    start = timezone.now() - dt.timedelta(seconds=50)  # ran 50 s late
+    job = tasks.record_background("late", schedule=start, repeat=60)
+    run_jobs()
+    following = ScheduledJob.objects.get(repeat_of=job)
+    assert following.time_slot_start == start + dt.timedelta(seconds=60)
+    assert following.time_slot_start - timezone.now() < dt.timedelta(seconds=11)
+
+
+def test_the_polynomial_backoff_is_the_seeds_formula():
+    from future_celery.retries import backoff
+
+    assert [backoff(n, "polynomial") for n in (1, 2, 4, 25)] == [6, 21, 261, 390630]
+    assert backoff(25, "polynomial") / 86400 == pytest.approx(4.5, abs=0.1)  # "nearly four days"
+
+
+def test_after_max_attempts_the_job_is_failed_and_not_tried_again(settings):
+    settings.FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS = 2
+    job = tasks.record_background("twice", fail=True, schedule=0)
+    run_jobs(ignore_errors=True)
+    ScheduledJob.objects.filter(pk=job.pk).update(time_slot_start=timezone.now())
+    run_jobs(ignore_errors=True)
+    job.refresh_from_db()
+    assert job.status == "failed" and job.attempts == 2 and runs("twice") == 0  # rolled back
+    assert "twice failed" in job.last_error
+
+
+@pytest.mark.parametrize(
+    ("ordering", "expected"), [("DESC", ["9", "5", "1"]), ("ASC", ["1", "5", "9"])]
+)
+def test_process_tasks_runs_in_the_priority_order_of_the_setting(settings, ordering, expected):
+    from django.core.management import call_command
+
+    settings.FUTURE_CELERY_PRIORITY_ORDERING = ordering
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
+    past = timezone.now() - dt.timedelta(seconds=1)
+    for priority in (5, 1, 9):
+        tasks.record_background(str(priority), schedule=past, priority=priority)
+    call_command("process_tasks", "--duration", "1", "--sleep", "0.1")
+    order = list(Execution.objects.order_by("id").values_list("label", flat=True))
+    assert order == expected
+
+
+def test_a_bad_priority_ordering_is_refused_clearly(settings):
+    from django.core.management import call_command
+
+    settings.FUTURE_CELERY_PRIORITY_ORDERING = "UP"
+    with pytest.raises(InvalidOption, match="FUTURE_CELERY_PRIORITY_ORDERING"):
+        call_command("process_tasks", "--duration", "1")
