@@ -3,9 +3,11 @@
 from collections.abc import Sequence
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core import checks
+
+from . import conf
 
 
 @checks.register()
@@ -28,8 +30,6 @@ def check_use_tz(
 def check_beat_installed(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    from django.apps import apps
-
     if not apps.is_installed("django_celery_beat"):
         return [
             checks.Warning(
@@ -47,7 +47,6 @@ def check_beat_installed(
 def check_lookahead_covers_a_tick(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    from . import conf
 
     lookahead, interval = conf.get("LOOKAHEAD"), conf.get("TICK_INTERVAL")
     if lookahead < interval:
