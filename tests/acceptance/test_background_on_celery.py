@@ -128,3 +128,24 @@ def test_at_the_defaults_a_repeating_job_runs_each_slot_once_through_a_worker_ki
     timeout = conf.DEFAULTS["HEARTBEAT_TIMEOUT"] + 60
     jobs = run_a_chain_through_a_worker_kill(env, label, every=2, slots=5, timeout=timeout)
     check_every_slot_ran_once(label, jobs, 2, 5, "redis")
+
+
+def test_a_repeating_job_under_three_beats_runs_each_slot_once(broker, settings):
+    """Three beats dispatch at once (and nothing right after commit): the chain's slots each
+    run once, whatever the duplicate ticks."""
+    settings.FUTURE_CELERY_DISPATCH_ON_COMMIT = False
+    label = f"bg-three-beats-{broker.kind}"
+    env = dict(base_env(), FUTURE_CELERY_DISPATCH_ON_COMMIT="0")
+    started = [start_worker(env)] + [start_beat(env) for _ in range(3)]
+    try:
+        start = timezone.now() + dt.timedelta(seconds=2)
+        tasks.record_background(
+            label, schedule=start, repeat=1, repeat_until=start + dt.timedelta(seconds=5)
+        )
+        assert wait_until(
+            lambda: len([j for j in chain(label) if j.status == "complete"]) == 6, 60, interval=0.5
+        ), [(j.slot, j.status) for j in chain(label)]
+    finally:
+        for process in reversed(started):
+            process.stop()
+    check_every_slot_ran_once(label, chain(label), 1, 6, broker.kind)
