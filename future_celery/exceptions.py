@@ -12,6 +12,11 @@ class InvalidTimeSpec(FutureCeleryError, ValueError):
     """Raised when a time or offset cannot be read (e.g. '5x', '', '-3d')."""
 
 
+class InvalidRecurrence(FutureCeleryError, ValueError):
+    """Raised when a recurring schedule cannot be read (an unknown unit, 'at' with an
+    elapsed interval, a bad cron field, a cron expression that never matches...)."""
+
+
 class InvalidExpiry(FutureCeleryError, ValueError):
     """Raised when a job's expiry is at or before its scheduled time."""
 
