@@ -19,9 +19,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import lifecycle
+from . import lifecycle, recurrence, recurring_jobs
 from .exceptions import FutureCeleryError
-from .models import ScheduledJob, Worker
+from .models import RecurringJob, ScheduledJob, Worker
 from .pagination import EstimatedCountPaginator
 
 if TYPE_CHECKING:
@@ -228,7 +228,10 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         ),
         (
             _("History"),
-            {"fields": ["rescheduled_from", "created", "updated"], "classes": ["collapse"]},
+            {
+                "fields": ["rescheduled_from", "recurring", "created", "updated"],
+                "classes": ["collapse"],
+            },
         ),
     ]
     _always_readonly = [
@@ -251,6 +254,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         "return_value_display",
         "error_display",
         "rescheduled_from",
+        "recurring",
         "created",
         "updated",
         "verbose_name",
@@ -400,6 +404,147 @@ class ScheduledJobAdmin(admin.ModelAdmin):
 
 def _pre(text: str) -> SafeString:
     return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+# What the admin may change of a recurring job: never its callable or arguments (that would
+# let an admin user run arbitrary code). Defined in code or in the INI file, only ``active``.
+RECURRING_SCHEDULE_FIELDS = ["every", "at", "cron", "timezone", "catch_up", "overlap"]
+
+
+class RecurringJobForm(forms.ModelForm):
+    class Meta:
+        model = RecurringJob
+        fields = ["active", "description", *RECURRING_SCHEDULE_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None
+        if self.instance.source == RecurringJob.SOURCE_ADMIN:
+            try:
+                recurrence.parse(
+                    every=data.get("every") or None,
+                    at=data.get("at") or None,
+                    cron=data.get("cron") or None,
+                    tz=data.get("timezone") or None,
+                )
+            except FutureCeleryError as exc:
+                raise ValidationError(str(exc)) from exc
+        return data
+
+
+@admin.register(RecurringJob)
+class RecurringJobAdmin(admin.ModelAdmin):
+    form = RecurringJobForm
+    list_display = [
+        "label",
+        "schedule_display",
+        "active",
+        "next_slot",
+        "last_runs",
+        "source",
+        "callable_name",
+    ]
+    list_filter = ["active", "source"]
+    search_fields = ["label", "callable_name"]
+    actions = ["enable", "disable", "run_now"]
+    readonly_fields = [
+        "label",
+        "callable_name",
+        "kwargs_display",
+        "source",
+        "schedule_display",
+        "next_slot",
+        "last_slot",
+        "last_runs",
+        "created",
+        "updated",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # defined in code, in the INI file, or with recurring()
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: RecurringJob | None = None
+    ) -> list[str]:
+        if obj is not None and obj.source == RecurringJob.SOURCE_ADMIN:
+            return self.readonly_fields
+        return [*self.readonly_fields, "description", *RECURRING_SCHEDULE_FIELDS]
+
+    def save_model(
+        self, request: HttpRequest, obj: RecurringJob, form: forms.ModelForm, change: bool
+    ) -> None:
+        """Enabling or disabling goes through recurring_jobs.set_active; a schedule edited here
+        moves the next slot to the new schedule's next one after now."""
+        changed = set(form.changed_data)
+        if changed & {"description", *RECURRING_SCHEDULE_FIELDS}:
+            recurring_jobs.recurring(
+                obj.label,
+                obj.callable_name,
+                every=obj.every or None,
+                at=obj.at or None,
+                cron=obj.cron or None,
+                kwargs=obj.kwargs,
+                description=obj.description,
+                active=obj.active,
+                queue=obj.queue or None,
+                priority=obj.priority,
+                tz=obj.timezone or None,
+                catch_up=obj.catch_up,
+                overlap=obj.overlap,
+                expires_after=obj.expires_after,
+                source=obj.source,
+                pass_pk=obj.pass_pk,
+            )
+        elif "active" in changed:
+            recurring_jobs.set_active(obj, obj.active)
+
+    @admin.display(description=_("schedule"))
+    def schedule_display(self, job: RecurringJob) -> str:
+        return recurrence.describe(recurring_jobs.rule_of(job))
+
+    @admin.display(description=_("keyword arguments"))
+    def kwargs_display(self, job: RecurringJob) -> SafeString:
+        return _pre(json.dumps(job.kwargs, indent=2, ensure_ascii=False))
+
+    @admin.display(description=_("last runs"))
+    def last_runs(self, job: RecurringJob) -> str:
+        recent = ScheduledJob.objects.filter(recurring=job).order_by("-slot")[:5]
+        links = [_job_link(occurrence) for occurrence in recent]
+        if not links:
+            return "-"
+        return format_html(
+            '{} <a href="{}?recurring__exact={}">{}</a>',
+            format_html(", ".join(["{}"] * len(links)), *links),
+            reverse("admin:future_celery_scheduledjob_changelist"),
+            job.pk,
+            _("all"),
+        )
+
+    @admin.action(description=_("Enable selected recurring jobs"), permissions=["change"])
+    def enable(self, request: HttpRequest, queryset: QuerySet[RecurringJob]) -> None:
+        for job in queryset.filter(active=False):
+            recurring_jobs.set_active(job, True)
+        self.message_user(request, _("Enabled."), messages.SUCCESS)
+
+    @admin.action(description=_("Disable selected recurring jobs"), permissions=["change"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[RecurringJob]) -> None:
+        for job in queryset.filter(active=True):
+            recurring_jobs.set_active(job, False)
+        self.message_user(request, _("Disabled."), messages.SUCCESS)
+
+    @admin.action(description=_("Run selected recurring jobs now"), permissions=["change"])
+    def run_now(self, request: HttpRequest, queryset: QuerySet[RecurringJob]) -> None:
+        made = [recurring_jobs.run_now(job) for job in queryset]
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d job scheduled to run now.",
+                "%(count)d jobs scheduled to run now.",
+                len(made),
+            )
+            % {"count": len(made)},
+            messages.SUCCESS,
+        )
 
 
 @admin.register(Worker)

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import broker, conf, lifecycle, messages, workers
+from . import broker, conf, lifecycle, messages, recurring_jobs, workers
 from .models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -27,18 +27,21 @@ class TickReport:
     republished: int = 0
     resent_for_lost_workers: int = 0
     recovered: int = 0
+    occurrences: int = 0
     dispatched: int = 0
 
 
 def tick(now: dt.datetime | None = None) -> TickReport:
     """One pass: expire overdue jobs, resend messages not taken up and messages lost workers
-    may have held, take back running jobs of lost workers, dispatch what is due soon."""
+    may have held, take back running jobs of lost workers, make the occurrences of recurring
+    jobs due soon, dispatch what is due soon."""
     now = now or timezone.now()
     report = TickReport(
         expired=lifecycle.expire_overdue(now),
         republished=republish_stale(now),
         resent_for_lost_workers=resend_for_lost_workers(now),
         recovered=lifecycle.recover_lost(now),
+        occurrences=recurring_jobs.make_occurrences(now),
     )
     report.dispatched = dispatch_due(now)
     if report != TickReport():

@@ -84,7 +84,12 @@ def execute(job: ScheduledJob, delete_completed: bool = False) -> Completion:
     queries = _QueryCounter()
     with transaction.atomic(), conn.execute_wrapper(queries):
         result = call(job)
-        wrote = queries.count > 0 or bool(conn.run_on_commit) or job.repeat > 0
+        wrote = (
+            queries.count > 0
+            or bool(conn.run_on_commit)
+            or job.repeat > 0
+            or hasattr(result, "__job_outcome__")
+        )
         if wrote:
             _complete(job, result, delete_completed)
     if wrote:
@@ -94,7 +99,16 @@ def execute(job: ScheduledJob, delete_completed: bool = False) -> Completion:
 
 
 def _complete(job: ScheduledJob, result: Any, delete: bool) -> None:
-    """Record the completion in the current transaction, with a repeating job's next job."""
+    """Record the completion in the current transaction, with a repeating job's next job.
+    A result that reports its own outcome (``__job_outcome__()``: failed, text, as
+    future_celery.scheduler.Result does) is stored as that text, and a failure it reports
+    marks the job failed, without a traceback."""
+    outcome = getattr(result, "__job_outcome__", None)
+    if outcome is not None:
+        failed, result = outcome()
+        if failed:
+            lifecycle.complete_failed(job, result)
+            return
     if job.repeat > 0:
         scheduling.schedule_repeat(job)
     lifecycle.complete(job, result, delete=delete)

@@ -45,6 +45,7 @@ TRANSITIONS = frozenset(
         Transition(QUEUED, RUNNING, "start_in_process"),
         Transition(QUEUED, RUNNING, "start_delivered"),
         Transition(RUNNING, COMPLETE, "complete"),
+        Transition(RUNNING, FAILED, "complete_failed"),
         Transition(RUNNING, SCHEDULED, "fail"),
         Transition(RUNNING, FAILED, "fail"),
         Transition(RUNNING, SCHEDULED, "lose"),
@@ -186,6 +187,24 @@ def complete(job: Job, result: Any, delete: bool = False) -> None:
             "lost or cancelled meanwhile); its writes are rolled back"
         )
     job.status, job.execution_end, job.error, job.heartbeat = COMPLETE, now, "", None
+
+
+def complete_failed(job: Job, text: str) -> None:
+    """running → failed: the job returned normally but reported failure (a superdjango
+    Result with a failure status): failed for good, without a traceback, ``text`` as its
+    error. Called inside the job's transaction; raises as complete() does if the attempt was
+    taken away meanwhile."""
+    now = timezone.now()
+    job.error = cap_text(text, keep_end=True)
+    done = Job.objects.filter(pk=job.pk, status=RUNNING, attempts=job.attempts).update(
+        status=FAILED, execution_end=now, error=job.error, heartbeat=None, updated=now
+    )
+    if not done:
+        raise InvalidJobState(
+            f"job #{job.pk} attempt {job.attempts} is no longer running here (it was declared "
+            "lost or cancelled meanwhile); its writes are rolled back"
+        )
+    job.status, job.execution_end, job.heartbeat = FAILED, now, None
 
 
 # "(status = %s) IS TRUE" is the same test as "status = %s", but no index can serve it, so

@@ -224,6 +224,17 @@ class ScheduledJob(models.Model):
         default="exponential",
         db_default="exponential",
     )
+    # The recurring job this job is an occurrence of (its ``slot`` is the occurrence's
+    # scheduled time): one row per recurring job and slot, made by the tick.
+    recurring = models.ForeignKey(
+        "RecurringJob",
+        verbose_name=_("recurring job"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="occurrences",
+        db_index=False,  # fc_one_occurrence_per_slot starts with it
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     # Set by save(); every update() of a state change sets it too.
     updated = models.DateTimeField(_("updated"), auto_now=True)
@@ -274,6 +285,12 @@ class ScheduledJob(models.Model):
                 name="fc_one_repeat_per_job",
                 condition=Q(repeat_of__isnull=False),
             ),
+            # A recurring job's slot has one occurrence, whatever the beats and crashes.
+            models.UniqueConstraint(
+                fields=["recurring", "slot"],
+                name="fc_one_occurrence_per_slot",
+                condition=Q(recurring__isnull=False),
+            ),
         ]
 
     def __repr__(self) -> str:
@@ -318,6 +335,74 @@ class ScheduledJob(models.Model):
                 f"ScheduledJob.{name}() needs the future_celery app loaded: is it in "
                 "INSTALLED_APPS, and has django.setup() run?"
             ) from None
+
+
+class RecurringJob(models.Model):
+    """A job that recurs on a schedule (every N units, a weekday at a time, or a cron
+    expression, read in its time zone). Each occurrence is an ordinary ScheduledJob row
+    (``occurrences``), made by the tick ahead of its slot, one per slot."""
+
+    SOURCE_ADMIN, SOURCE_CODE, SOURCE_INI = "admin", "code", "ini"
+    SOURCE_CHOICES = [
+        (SOURCE_ADMIN, _("admin")),
+        (SOURCE_CODE, _("code")),
+        (SOURCE_INI, _("INI file")),
+    ]
+    CATCH_UP_CHOICES = [
+        ("latest", _("run once, for the latest missed slot")),
+        ("all", _("run every missed slot")),
+        ("none", _("skip missed slots")),
+    ]
+    OVERLAP_CHOICES = [
+        ("wait", _("wait for the previous occurrence")),
+        ("skip", _("skip the slot")),
+    ]
+
+    id = models.BigAutoField(primary_key=True)
+    label = models.CharField(_("label"), max_length=200, unique=True)
+    callable_name = models.CharField(_("callable name"), max_length=255)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    description = models.TextField(_("description"), blank=True, default="")
+    active = models.BooleanField(_("active"), default=True)
+    queue = models.CharField(_("queue"), max_length=200, blank=True, default="")
+    priority = models.PositiveSmallIntegerField(_("priority"), null=True, blank=True)
+    every = models.CharField(_("every"), max_length=100, blank=True, default="")
+    at = models.CharField(_("at"), max_length=5, blank=True, default="")
+    cron = models.CharField(_("cron"), max_length=200, blank=True, default="")
+    timezone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
+    catch_up = models.CharField(
+        _("missed slots"), max_length=8, choices=CATCH_UP_CHOICES, default="latest"
+    )
+    overlap = models.CharField(
+        _("while the previous runs"), max_length=8, choices=OVERLAP_CHOICES, default="wait"
+    )
+    # Seconds after its slot an occurrence expires (None: after one period of the schedule).
+    expires_after = models.FloatField(_("expires after (s)"), null=True, blank=True)
+    source = models.CharField(
+        _("source"), max_length=8, choices=SOURCE_CHOICES, default=SOURCE_ADMIN
+    )
+    # superdjango's callbacks get the recurring job's primary key as ``pk`` among their
+    # keyword arguments (for Activity.log); other callables get only their own.
+    pass_pk = models.BooleanField(_("pass pk to the callable"), default=False)
+    # The next slot without an occurrence yet: the tick makes its row once it is within the
+    # look-ahead (a range of fc_recurring_due_idx), then moves this on.
+    next_slot = models.DateTimeField(_("next slot"), null=True, blank=True)
+    last_slot = models.DateTimeField(_("last slot made"), null=True, blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("recurring job")
+        verbose_name_plural = _("recurring jobs")
+        ordering = ["label"]
+        indexes = [
+            models.Index(
+                fields=["next_slot"], name="fc_recurring_due_idx", condition=Q(active=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Worker(models.Model):

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import callables, conf, execution, lifecycle
+from . import callables, conf, execution, lifecycle, recurring_jobs
 from .exceptions import InvalidOption
 from .heartbeat import heartbeat
 from .locks import runner_lock
@@ -64,6 +64,7 @@ def run_due(
     with runner_lock():
         now = now or timezone.now()
         report.expired = lifecycle.expire_overdue(now, queued_too=True)
+        recurring_jobs.make_occurrences(now)
         # Fetched one at a time, so that jobs created or cancelled meanwhile are seen.
         while job := _next_due(now):
             error = _run_one(job, report, delete_completed, RUNNER)
@@ -103,6 +104,7 @@ def process(
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             now = timezone.now()
             report.expired += lifecycle.expire_overdue(now, queued_too=True)
+            recurring_jobs.make_occurrences(now)
             batch = _due_batch(now, queue, descending)
             for job in batch:
                 if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
@@ -129,7 +131,8 @@ def _run_one(
         lifecycle.fail(job, traceback.format_exc())
         report.failed.append(job.pk)
         return error
-    report.completed.append(job.pk)
+    # A job may return a result that reports failure (see execution): failed, not raised.
+    (report.failed if job.status == ScheduledJob.STATUS_FAILED else report.completed).append(job.pk)
     return None
 
 

@@ -57,6 +57,7 @@ def test_each_transition_changes_the_status_as_listed_and_nothing_else(no_on_com
     watch("start_in_process", queued()[0], "w:1")
     watch("start_delivered", *_ids(), "w:1")
     watch("complete", running(), None)
+    watch("complete_failed", running(), "a Result said it failed")
     watch("fail", running(max_attempts=2), "boom")  # retried
     watch("fail", running(), "boom")  # max_attempts 1: failed
     watch("lose", running(), "lost")  # retried

@@ -46,7 +46,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{ticked.dispatched} dispatched, {ticked.expired} expired, "
                 f"{ticked.republished} sent again, {ticked.resent_for_lost_workers} sent again "
-                f"for lost workers, {ticked.recovered} recovered from lost workers"
+                f"for lost workers, {ticked.recovered} recovered from lost workers, "
+                f"{ticked.occurrences} occurrences of recurring jobs made"
             )
             return
         try:
