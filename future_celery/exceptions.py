@@ -70,3 +70,8 @@ class UnknownSetting(FutureCeleryError, KeyError):
 class AppNotLoaded(FutureCeleryError, ImproperlyConfigured):
     """Raised when the future_celery app is needed but not loaded (not in INSTALLED_APPS,
     or Django not set up)."""
+
+
+class BackgroundTaskTableMissing(FutureCeleryError, LookupError):
+    """Raised when the import of django-background-tasks' jobs finds no ``background_task``
+    table in the database, or one without the columns it reads."""

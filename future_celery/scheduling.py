@@ -182,11 +182,46 @@ def schedule_background(
     queue: str | None,
     remove_existing: bool,
 ) -> ScheduledJob:
-    """The saved job of one call of an @background function (see background_decorator):
+    """The saved job of one call of an @background function (see background_decorator and
+    prepare_background). ``remove_existing``: first remove the jobs of the same function and
+    arguments that have not started, in the same transaction."""
+    job = prepare_background(
+        name,
+        args,
+        kwargs,
+        when=when,
+        repeat=repeat,
+        repeat_until=repeat_until,
+        verbose_name=verbose_name,
+        creator=creator,
+        priority=priority,
+        queue=queue,
+    )
+    with transaction.atomic(using=router.db_for_write(ScheduledJob)):
+        if remove_existing:
+            lifecycle.remove_pending(job.callable_name, job.args, job.kwargs)
+        insertion.insert(job)
+    _dispatch_soon([job])
+    return job
+
+
+def prepare_background(
+    name: str,
+    args: Any,
+    kwargs: dict[str, Any],
+    *,
+    when: When,
+    repeat: int,
+    repeat_until: dt.datetime | None,
+    verbose_name: str,
+    creator: models.Model | None,
+    priority: int | None,
+    queue: str | None,
+) -> ScheduledJob:
+    """The validated, unsaved job of one call of an @background function:
     django-background-tasks' options on an ordinary job. It never expires, and is retried
     up to FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS times with FUTURE_CELERY_BACKGROUND_BACKOFF,
-    as that project's tasks were. ``remove_existing``: first remove the jobs of the same
-    function and arguments that have not started, in the same transaction."""
+    as that project's tasks were."""
     policy = retries.check_backoff(
         conf.get("BACKGROUND_BACKOFF"), "FUTURE_CELERY_BACKGROUND_BACKOFF"
     )
@@ -194,14 +229,13 @@ def schedule_background(
         raise WrongOptionType(f"repeat_until must be a datetime or None, not {repeat_until!r}")
     if not isinstance(verbose_name, str):
         raise WrongOptionType(f"verbose_name must be a string, not {verbose_name!r}")
-    context = _Context.current()
     encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
     job = _build(
         when,
         name,
         encoded_args,
         encoded_kwargs,
-        context=context,
+        context=_Context.current(),
         expires=None,
         queue=queue,
         priority=priority,
@@ -216,12 +250,16 @@ def schedule_background(
     if repeat:
         job.repeat, job.slot = repeat, job.time_slot_start
         job.repeat_until = None if repeat_until is None else timespec.aware(repeat_until)
-    with transaction.atomic(using=router.db_for_write(ScheduledJob)):
-        if remove_existing:
-            lifecycle.remove_pending(job.callable_name, job.args, job.kwargs)
-        insertion.insert(job)
-    _dispatch_soon([job])
     return job
+
+
+def save_prepared(jobs: list[ScheduledJob], batch_size: int = 5000) -> list[ScheduledJob]:
+    """Save jobs made by prepare_job() or prepare_background() in the current transaction
+    (as schedule_jobs() does: ``batch_size`` rows per statement, no model signals), and hand
+    those due within the look-ahead to Celery once it commits."""
+    made = insertion.insert_many(jobs, len(jobs), batch_size, router.db_for_write(ScheduledJob))
+    _dispatch_soon(made)
+    return made
 
 
 def schedule_repeat(job: ScheduledJob) -> ScheduledJob | None:

@@ -6,6 +6,10 @@ from proj.settings import *  # noqa: F403
 from proj.settings import BASE_DIR, DATABASES
 from tests.brokers import transport_for
 
+# django-background-tasks itself (its table and its @background), for the tests of
+# manage.py import_background_tasks, which moves its rows into ours.
+INSTALLED_APPS = [*INSTALLED_APPS, "background_task"]  # noqa: F405
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: tests start other processes that must see the same database.
