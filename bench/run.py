@@ -1,6 +1,8 @@
 """make bench: future_celery beside raw Celery, on real Redis, PostgreSQL, celery worker and
 celery beat processes of proj, with the same worker settings (prefork -c 2) and the same
-no-op job body (bench/tasks.py), in one run.
+no-op job body (bench/tasks.py), in one run; and for @background, one process_tasks of ours
+beside one of the seed's, django-background-tasks (bench/seed/: its own settings, database and
+@background no-op, the same body), over the same burst.
 
     .venv/bin/python bench/run.py [--quick]
 
@@ -24,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DB_NAME = "future_celery_bench"
+# The seed (django-background-tasks) runs on a database of its own, with bench.seed.settings.
+SEED_DB_NAME = "future_celery_bench_seed"
 ENV = {
     "DJANGO_SETTINGS_MODULE": "proj.settings",
     "DATABASE_URL": os.environ.get(
@@ -38,17 +42,26 @@ ENV = {
 }
 os.environ.update(ENV)
 sys.path.insert(0, str(ROOT))
+SEED_ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "bench.seed.settings",
+    "DATABASE_URL": os.environ.get(
+        "BENCH_SEED_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{SEED_DB_NAME}"
+    ),
+}
 
 
 def create_database() -> None:
     import psycopg
 
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True, env=os.environ
-    )
+        for name in (DB_NAME, SEED_DB_NAME):
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+    for env in (os.environ, SEED_ENV):
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], check=True, env=env
+        )
 
 
 create_database()
@@ -59,8 +72,10 @@ django.setup()
 
 import redis  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.background_tasks import noop_background  # noqa: E402
 from bench.tasks import RESULTS_KEY, raw  # noqa: E402
 from future_celery import dispatch, schedule_job, schedule_jobs  # noqa: E402
 from tests.processes import Process, celery_command, start_beat  # noqa: E402
@@ -179,6 +194,14 @@ def _scheduling_once(n_single: int, n_bulk: int) -> dict:
     for i in range(n_single):
         schedule_job(later, "bench.tasks.noop", args=[f"s{i}", 0])
     single = n_single / (time.perf_counter() - started)
+    # @background: each call of the decorated function schedules one job, as schedule_job
+    # does, on an emptied table as schedule_job's loop had.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE future_celery_scheduledjob")
+    started = time.perf_counter()
+    for i in range(n_single):
+        noop_background(f"g{i}", 0, schedule=later)
+    background = n_single / (time.perf_counter() - started)
     specs = [
         {"when": later, "callable": "bench.tasks.noop", "args": [f"b{i}", 0]} for i in range(n_bulk)
     ]
@@ -193,6 +216,7 @@ def _scheduling_once(n_single: int, n_bulk: int) -> dict:
     broker_redis.delete("bench-void")
     return {
         "single_jobs_per_s": single,
+        "background_jobs_per_s": background,
         "bulk_jobs_per_s": bulk,
         "raw_single_jobs_per_s": raw_single,
     }
@@ -248,6 +272,100 @@ def burst(n: int) -> dict:
         stats["timeline"] = sorted(start - due for _, _, start in rows)
         out[kind] = stats
     return out
+
+
+def process_tasks_burst(n: int, limit: float) -> dict:
+    """django-background-tasks' own world: ``n`` calls of an @background no-op, all due at one
+    moment, run by one ``manage.py process_tasks --sleep 0.1``: ours (future_celery's command,
+    on the bench database) and the seed's (django-background-tasks' command, with all its
+    settings at their defaults, on its own database). Each command is started first and
+    scheduling ends before the jobs are due, as in burst(). A command still busy ``limit``
+    seconds after the due time is stopped: its figures are over the jobs it started by then,
+    and the rest are counted as missing (left)."""
+    out = {}
+    for kind in ("ours", "seed"):
+        reset()
+        # Both schedulers call at ~1,500 calls/s here; the lead leaves room for a slow machine.
+        due = time.time() + 4 + n / 400
+        process = start_process_tasks(kind)
+        try:
+            if kind == "ours":
+                eta = dt.datetime.fromtimestamp(due, dt.UTC)
+                # No Celery in this world: no message at commit (the jobs are in the
+                # look-ahead), only rows for process_tasks.
+                with override_settings(FUTURE_CELERY_DISPATCH_ON_COMMIT=False):
+                    started = time.perf_counter()
+                    for i in range(n):
+                        noop_background(f"j{i}", due, schedule=eta)
+                    scheduled = {"seconds": time.perf_counter() - started}
+                scheduled["finished_before_due"] = time.time() < due
+            else:
+                done = subprocess.run(
+                    [sys.executable, "-m", "bench.seed.schedule", str(n), repr(due)],
+                    check=True,
+                    env=SEED_ENV,
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                )
+                scheduled = json.loads(done.stdout.strip().splitlines()[-1])
+            if not scheduled["finished_before_due"]:
+                print(f"WARNING: {kind} burst: scheduling ended after the due time", flush=True)
+            rows = collect(n, max(due + limit - time.time(), 1.0))
+        finally:
+            process.stop()
+        stats = lateness_over(rows, n)
+        last = max((start for _, _, start in rows), default=due)
+        stats["jobs_per_s"] = len(rows) / max(last - due, 1e-6)
+        stats["limit_s"] = limit
+        stats["stopped_at_limit"] = stats["missing"] > 0
+        stats["schedule_jobs_per_s"] = n / scheduled["seconds"]
+        stats["scheduling_finished_before_due"] = scheduled["finished_before_due"]
+        out[kind] = stats
+    from importlib import metadata
+
+    out["seed_version"] = metadata.version("django-background-tasks")
+    return out
+
+
+def start_process_tasks(kind: str) -> Process:
+    """One ``manage.py process_tasks --sleep 0.1``, ready: ours once it has said so, the
+    seed's (which says nothing) once it has connected to its database."""
+    env = dict(os.environ) if kind == "ours" else SEED_ENV
+    process = Process(
+        f"bench-process-tasks-{kind}",
+        [sys.executable, str(ROOT / "manage.py"), "process_tasks", "--sleep", "0.1"],
+        env,
+    )
+    if kind == "ours":
+        process.wait_for_output("process_tasks: running due jobs")
+        return process
+    database = SEED_ENV["DATABASE_URL"].rsplit("/", 1)[-1]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"the seed's process_tasks exited:\n{process.output[-3000:]}")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [database])
+            if cursor.fetchone()[0]:
+                return process
+        time.sleep(0.1)
+    process.stop()
+    raise TimeoutError(f"the seed's process_tasks did not connect:\n{process.output[-3000:]}")
+
+
+def lateness_over(rows, n) -> dict:
+    """lateness_stats, with the percentiles taken over all ``n`` jobs: a job that had not
+    started when the command was stopped counts as later than any that did, and a percentile
+    that falls among those is None (shown as "> the limit")."""
+    stats = lateness_stats(rows, n)
+    late = stats.pop("lateness")
+    for p in (50, 95, 99):
+        index = min(n - 1, int(p / 100 * n))
+        stats[f"p{p}_ms"] = late[index] if index < len(late) else None
+    if len(late) < n:
+        stats["max_ms"] = None
+    return stats
 
 
 def insert_future_rows(count: int) -> None:
@@ -350,6 +468,10 @@ def lines(result: dict) -> list[str]:
         f"scheduling one at a time (median of {len(s['runs'])} runs): {s['single_jobs_per_s']:,.0f} "
         f"jobs/s | raw apply_async(eta) "
         f"{s['raw_single_jobs_per_s']:,.0f} jobs/s | {ratio(s['single_jobs_per_s'], s['raw_single_jobs_per_s'])}",
+        f"@background one at a time (median of {len(s['runs'])} runs): "
+        f"{s['background_jobs_per_s']:,.0f} jobs/s | raw apply_async(eta) "
+        f"{s['raw_single_jobs_per_s']:,.0f} jobs/s | "
+        f"{ratio(s['background_jobs_per_s'], s['raw_single_jobs_per_s'])}",
         f"scheduling bulk (schedule_jobs, median of {len(s['runs'])} runs): "
         f"{s['bulk_jobs_per_s']:,.0f} jobs/s | raw - | -",
     ]
@@ -375,6 +497,7 @@ def lines(result: dict) -> list[str]:
         f"burst duplicates/missing: {b['ours']['duplicates']}/{b['ours']['missing']} | "
         f"raw {b['raw']['duplicates']}/{b['raw']['missing']}"
     )
+    out += process_tasks_lines(result["process_tasks"])
     base = sc["tick_ms"][sizes[0]]
     for size in sizes:
         out.append(
@@ -398,6 +521,51 @@ def lines(result: dict) -> list[str]:
         out.append(
             f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -"
         )
+    return out
+
+
+def process_tasks_lines(pt: dict) -> list[str]:
+    ours, seed = pt["ours"], pt["seed"]
+    label = f"burst {ours['n']} @background jobs, one process_tasks --sleep 0.1"
+    seed_name = (
+        f"django-background-tasks {pt['seed_version']} process_tasks (its defaults: "
+        "one process, BACKGROUND_TASK_RUN_ASYNC off)"
+    )
+    limit_ms = seed["limit_s"] * 1000
+
+    def ms(value) -> str:
+        return f"{value:,.0f} ms" if value is not None else f"> {limit_ms:,.0f} ms"
+
+    def ms_ratio(value, other) -> str:
+        if value is None:
+            return "-"
+        return ratio(value, other) if other is not None else f"< {value / limit_ms:.2f}x"
+
+    out = [
+        f"{label} throughput: ours {ours['jobs_per_s']:,.1f} jobs/s | {seed_name} "
+        f"{seed['jobs_per_s']:,.1f} jobs/s"
+        + (
+            f" (over the {seed['n'] - seed['missing']:,} it started in {seed['limit_s']:g} s)"
+            if seed["stopped_at_limit"]
+            else ""
+        )
+        + f" | {ratio(ours['jobs_per_s'], seed['jobs_per_s'])}"
+    ]
+    for key in ("p50_ms", "p99_ms"):
+        out.append(
+            f"{label} lateness {key[:-3]}: ours {ms(ours[key])} | django-background-tasks "
+            f"{ms(seed[key])} | {ms_ratio(ours[key], seed[key])}"
+        )
+    out.append(
+        f"{label} duplicates/missing: ours {ours['duplicates']}/{ours['missing']} | "
+        f"django-background-tasks {seed['duplicates']}/{seed['missing']}"
+        + (
+            f" ({seed['missing']:,} not started when stopped, {seed['limit_s']:g} s after "
+            "the due time)"
+            if seed["stopped_at_limit"]
+            else ""
+        )
+    )
     return out
 
 
@@ -443,6 +611,13 @@ def plot(result: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small N: a run of under two minutes")
+    parser.add_argument(
+        "--seed-limit",
+        type=float,
+        default=120.0,
+        help="seconds after the due time at which a process_tasks still running its burst "
+        "is stopped (django-background-tasks runs about 15 jobs/s). Default 120.",
+    )
     options = parser.parse_args()
     quick = options.quick
     result = {"quick": quick, "when": timezone.now().isoformat(), "machine": os.uname().nodename}
@@ -452,6 +627,8 @@ def main() -> None:
     print("steady done", flush=True)
     result["burst"] = burst(3000 if quick else 20_000)
     print("burst done", flush=True)
+    result["process_tasks"] = process_tasks_burst(500 if quick else 5000, options.seed_limit)
+    print("process_tasks burst done", flush=True)
     result["scale"] = scale(
         [0, 10_000, 100_000] if quick else [0, 100_000, 1_000_000], 5000 if quick else 20_000
     )
