@@ -197,9 +197,11 @@ def schedule_background(
         priority=priority,
         queue=queue,
     )
-    with transaction.atomic(using=router.db_for_write(ScheduledJob)):
-        if remove_existing:
+    if remove_existing:  # the removal and the new row commit together
+        with transaction.atomic(using=router.db_for_write(ScheduledJob)):
             lifecycle.remove_pending(job.callable_name, job.args, job.kwargs)
+            insertion.insert(job)
+    else:  # one INSERT, as schedule_job's (a transaction would cost a round trip more)
         insertion.insert(job)
     _dispatch_soon([job])
     return job
