@@ -393,6 +393,27 @@ def tick_ms(runs: int = 20) -> float:
     return statistics.median(times)
 
 
+def tick_with_recurring_jobs(count: int) -> float:
+    """The tick with ``count`` recurring jobs, none due (next slots a day away), beside the
+    future rows already there; the recurring jobs are removed afterwards."""
+    from future_celery.models import RecurringJob
+
+    far = timezone.now() + dt.timedelta(days=1)
+    RecurringJob.objects.bulk_create(
+        (
+            RecurringJob(
+                label=f"bench-{i}", callable_name="bench.tasks.noop", every="1 day", next_slot=far
+            )
+            for i in range(count)
+        ),
+        batch_size=5000,
+    )
+    try:
+        return tick_ms()
+    finally:
+        RecurringJob.objects.filter(label__startswith="bench-").delete()
+
+
 def admin_ms(runs: int = 5) -> dict:
     from django.contrib.auth.models import User
     from django.test import Client
@@ -426,6 +447,7 @@ def scale(sizes: list[int], raw_held: int) -> dict:
         insert_future_rows(size - present)
         present = size
         out["tick_ms"][size] = tick_ms()
+    out["tick_ms_recurring"] = tick_with_recurring_jobs(10_000)
     worker, beat = start_worker(), start_beat(dict(os.environ))
     time.sleep(12)
     out["worker_rss_mib"], out["beat_rss_mib"] = rss_mib(worker), rss_mib(beat)
@@ -503,6 +525,12 @@ def lines(result: dict) -> list[str]:
         out.append(
             f"tick with {int(size):,} future jobs: {sc['tick_ms'][size]:.2f} ms | raw - | "
             f"{ratio(sc['tick_ms'][size], base)} of the empty tick"
+        )
+    if "tick_ms_recurring" in sc:
+        out.append(
+            f"tick with {int(sizes[-1]):,} future jobs and 10,000 recurring jobs, none due: "
+            f"{sc['tick_ms_recurring']:.2f} ms | raw - | "
+            f"{ratio(sc['tick_ms_recurring'], base)} of the empty tick"
         )
     held = f"raw worker holding {sc['raw_held']:,} eta messages"
     for key, what in [
