@@ -10,8 +10,9 @@ class FutureCeleryConfig(AppConfig):
     def ready(self) -> None:
         # The composition root: it wires the layers together. The checks register on
         # import; the tasks module registers run_job and tick with Celery; the model's
-        # convenience methods get the functions behind them from the layers above it.
-        from . import checks, lifecycle, scheduling, signal_handlers, tasks  # noqa: F401
+        # convenience methods get the functions behind them from the layers above it. The
+        # scheduler (superdjango's) adds its loaders to recurring_jobs.sync_all on import.
+        from . import checks, lifecycle, scheduler, scheduling, signal_handlers, tasks  # noqa: F401
         from .models import ScheduledJob
 
         ScheduledJob.operations.update(

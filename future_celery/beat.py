@@ -52,6 +52,7 @@ def scheduler_class() -> type:
     Use it with ``celery -A proj beat -S future_celery.beat:DatabaseScheduler``."""
     from django_celery_beat.schedulers import DatabaseScheduler as Base
 
+    from . import recurring_jobs
     from .db import reconnecting
     from .dispatch import tick
 
@@ -60,6 +61,8 @@ def scheduler_class() -> type:
             # The tick's interval follows FUTURE_CELERY_TICK_INTERVAL from the start of beat,
             # even if the setting changed without a migrate since.
             reconnecting(register_tick)()
+            # The recurring jobs of @periodic, the scheduler's registry and its INI file.
+            reconnecting(recurring_jobs.sync_all)()
             super().setup_schedule()
 
         def apply_async(

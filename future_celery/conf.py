@@ -87,6 +87,11 @@ DEFAULTS: dict[str, Any] = {
     # The order in which process_tasks runs the due jobs: "DESC" runs higher priorities
     # first (django-background-tasks' default), "ASC" lower ones (its "niceness" order).
     "PRIORITY_ORDERING": "DESC",
+    # superdjango's scheduler: the INI file of recurring jobs (None: config/scheduler.ini
+    # under settings.BASE_DIR, or under the working directory without BASE_DIR), and the
+    # name of the apps' modules that register jobs with future_celery.scheduler.schedule.
+    "SCHEDULER_PATH": None,
+    "SCHEDULER_MODULE_NAME": "scheduler",
 }
 
 

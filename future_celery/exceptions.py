@@ -75,3 +75,8 @@ class AppNotLoaded(FutureCeleryError, ImproperlyConfigured):
 class BackgroundTaskTableMissing(FutureCeleryError, LookupError):
     """Raised when the import of django-background-tasks' jobs finds no ``background_task``
     table in the database, or one without the columns it reads."""
+
+
+class SchedulerFileError(FutureCeleryError, ValueError):
+    """Raised when a scheduler.ini file cannot be read: malformed (its message names the file
+    and the line), or missing where a command was given its path."""

@@ -159,6 +159,25 @@ def sync_periodic() -> list[RecurringJob]:
     return [recurring(label, path, **options) for label, (path, options) in _periodic.items()]
 
 
+_loaders: list[Callable[[], object]] = []
+
+
+def add_loader(loader: Callable[[], object]) -> None:
+    """Have sync_all() call ``loader`` (once, however often it is added): how
+    future_celery.scheduler saves its registry's and INI file's jobs when celery beat starts,
+    without this module knowing it."""
+    if loader not in _loaders:
+        _loaders.append(loader)
+
+
+def sync_all() -> None:
+    """Save every recurring job defined outside the database: the @periodic functions, then
+    what each loader added with add_loader() saves. Called when celery beat starts."""
+    sync_periodic()
+    for loader in _loaders:
+        loader()
+
+
 @functools.lru_cache(maxsize=4096)
 def _rule(every: str, at: str, cron: str, tz: str) -> recurrence.Recurrence:
     return recurrence.parse(every=every or None, at=at or None, cron=cron or None, tz=tz or None)
