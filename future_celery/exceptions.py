@@ -75,3 +75,18 @@ class AppNotLoaded(FutureCeleryError, ImproperlyConfigured):
 class BackgroundTaskTableMissing(FutureCeleryError, LookupError):
     """Raised when the import of django-background-tasks' jobs finds no ``background_task``
     table in the database, or one without the columns it reads."""
+
+
+class FrontDoorMissing(FutureCeleryError, ImproperlyConfigured):
+    """Raised when a row marked for a front door (a Django task's) is run in a process where
+    that front door is not loaded."""
+
+
+class InvalidBackendOptions(FutureCeleryError, ImproperlyConfigured):
+    """Raised when the OPTIONS of a FutureCeleryBackend in TASKS hold an unknown key or a
+    bad value."""
+
+
+class ReturnValueNotStorable(FutureCeleryError, ValueError):
+    """Raised when a Django task returns a value that cannot be stored on its row: not JSON,
+    or longer as JSON text than FUTURE_CELERY_MAX_TEXT_LENGTH."""
