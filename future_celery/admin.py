@@ -229,7 +229,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         (
             _("History"),
             {
-                "fields": ["rescheduled_from", "recurring", "created", "updated"],
+                "fields": ["rescheduled_from", "recurring", "task_backend", "created", "updated"],
                 "classes": ["collapse"],
             },
         ),
@@ -255,6 +255,7 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         "error_display",
         "rescheduled_from",
         "recurring",
+        "task_backend",
         "created",
         "updated",
         "verbose_name",

@@ -1,3 +1,5 @@
+import importlib.util
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -19,3 +21,7 @@ class FutureCeleryConfig(AppConfig):
             cancel=lifecycle.cancel, reschedule=scheduling.reschedule_job
         )
         signal_handlers.connect()
+        # Django's Tasks backend, where there is django.tasks (Django 6): its hooks run the
+        # rows of Django tasks (see front_doors).
+        if importlib.util.find_spec("django.tasks") is not None:
+            from . import tasks_backend  # noqa: F401

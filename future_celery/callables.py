@@ -71,6 +71,11 @@ def resolve_path(path: str) -> Callable[..., Any]:
     try:
         target = _import(path)
     except CallableNotFound:
+        # Importing it may have registered it, leaving another object at its path (a
+        # Django @task leaves its Task, which is not callable: see tasks_backend).
+        found = _registered.get(path)
+        if found is not None:
+            return found
         if not _discover():
             raise
         found = _registered.get(path)

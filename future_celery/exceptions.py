@@ -80,3 +80,18 @@ class BackgroundTaskTableMissing(FutureCeleryError, LookupError):
 class SchedulerFileError(FutureCeleryError, ValueError):
     """Raised when a scheduler.ini file cannot be read: malformed (its message names the file
     and the line), or missing where a command was given its path."""
+
+
+class FrontDoorMissing(FutureCeleryError, ImproperlyConfigured):
+    """Raised when a row marked for a front door (a Django task's) is run in a process where
+    that front door is not loaded."""
+
+
+class InvalidBackendOptions(FutureCeleryError, ImproperlyConfigured):
+    """Raised when the OPTIONS of a FutureCeleryBackend in TASKS hold an unknown key or a
+    bad value."""
+
+
+class ReturnValueNotStorable(FutureCeleryError, ValueError):
+    """Raised when a Django task returns a value that cannot be stored on its row: not JSON,
+    or longer as JSON text than FUTURE_CELERY_MAX_TEXT_LENGTH."""

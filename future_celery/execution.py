@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
-from . import callables, lifecycle, scheduling, serialization
+from . import callables, front_doors, lifecycle, scheduling, serialization
 from .db import default_connection
 from .exceptions import ContentObjectMissing, MalformedJob
 from .models import ScheduledJob
@@ -56,6 +56,8 @@ def call(job: ScheduledJob) -> Any:
     kwargs = serialization.decode(job.kwargs)
     if getattr(func, _JOB_AS_PARAMETER, False):
         args.insert(0, job)
+    if job.task_backend:  # a Django task: its front door calls it (see front_doors)
+        return front_doors.hooks(front_doors.TASK_BACKEND).call(job, func, args, kwargs)
     return func(*args, **kwargs)
 
 

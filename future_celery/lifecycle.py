@@ -373,11 +373,12 @@ def cancel_delivered(job_id: int, task_id: str) -> bool:
     )
 
 
-def fail_delivered(job_id: int, task_id: str, error: str, lost: bool = False) -> bool:
+def fail_delivered(job_id: int, task_id: str, error: str, lost: bool = False) -> Job | None:
     """running → scheduled or failed (see fail and lose): the attempt that message
-    ``task_id`` started failed (``lost``: the pool process running it died)."""
+    ``task_id`` started failed (``lost``: the pool process running it died). The job as
+    recorded, or None if that attempt was not running any more."""
     job = Job.objects.filter(pk=job_id, status=RUNNING, task_id=task_id).first()
-    return job is not None and (lose if lost else fail)(job, error)
+    return job if job is not None and (lose if lost else fail)(job, error) else None
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:

@@ -235,6 +235,13 @@ class ScheduledJob(models.Model):
         related_name="occurrences",
         db_index=False,  # fc_one_occurrence_per_slot starts with it
     )
+    # The alias of the Django Tasks backend (TASKS) this job was enqueued through, blank for
+    # every other job: a Django task's row is run through future_celery.tasks_backend (its
+    # TaskContext, signals and JSON return value) and read back as a TaskResult. Its
+    # ``slot`` is the task's run_after (None when not deferred).
+    task_backend = models.CharField(
+        _("Django Tasks backend"), max_length=100, blank=True, default="", db_default=""
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     # Set by save(); every update() of a state change sets it too.
     updated = models.DateTimeField(_("updated"), auto_now=True)

@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import callables, conf, execution, lifecycle, recurring_jobs
+from . import callables, conf, execution, front_doors, lifecycle, recurring_jobs
 from .exceptions import InvalidOption
 from .heartbeat import heartbeat
 from .locks import runner_lock
@@ -129,6 +129,8 @@ def _run_one(
     except Exception as error:
         logger.exception("Job #%s (%s) failed", job.pk, job.callable_name)
         lifecycle.fail(job, traceback.format_exc())
+        if job.task_backend:  # a Django task: its front door reports it (see front_doors)
+            front_doors.hooks(front_doors.TASK_BACKEND).failed(job)
         report.failed.append(job.pk)
         return error
     # A job may return a result that reports failure (see execution): failed, not raised.

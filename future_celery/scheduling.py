@@ -255,6 +255,40 @@ def prepare_background(
     return job
 
 
+def schedule_task(
+    name: str,
+    args: list[Any],
+    kwargs: dict[str, Any],
+    *,
+    backend: str,
+    run_after: dt.datetime | dt.timedelta | None,
+    queue: str | None,
+    priority: int,
+    max_attempts: int,
+) -> ScheduledJob:
+    """The saved job of one enqueue() of a Django task (see tasks_backend): an ordinary job
+    marked with its backend's alias, due at ``run_after`` (now when None), which is kept as
+    its slot (a retry does not move it). It never expires, as a Django task does not, and
+    is retried up to ``max_attempts`` times with the exponential backoff."""
+    encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
+    job = _build(
+        dt.timedelta(0) if run_after is None else run_after,
+        name,
+        encoded_args,
+        encoded_kwargs,
+        context=_Context.current(),
+        expires=None,
+        queue=queue,
+        priority=priority,
+        max_attempts=max_attempts,
+    )
+    job.task_backend = backend
+    job.slot = None if run_after is None else job.time_slot_start
+    insertion.insert(job)
+    _dispatch_soon([job])
+    return job
+
+
 def save_prepared(jobs: list[ScheduledJob], batch_size: int = 5000) -> list[ScheduledJob]:
     """Save jobs made by prepare_job() or prepare_background() in the current transaction
     (as schedule_jobs() does: ``batch_size`` rows per statement, no model signals), and hand

@@ -13,7 +13,7 @@ from celery import signals as celery_signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.db.models.signals import post_migrate
 
-from . import conf, lifecycle
+from . import conf, front_doors, lifecycle
 from .beat import register_tick
 from .db import reconnecting
 from .exceptions import SQLiteRoleTaken
@@ -57,7 +57,9 @@ def on_task_failure(
     lost = isinstance(exception, WorkerLostError)
     if lost:
         text = f"Worker lost: the pool process running this job died ({exception}).\n{text}"
-    reconnecting(lifecycle.fail_delivered)(job_id, task_id, text, lost=lost)
+    job = reconnecting(lifecycle.fail_delivered)(job_id, task_id, text, lost=lost)
+    if job is not None and job.task_backend:  # a Django task: its front door reports it
+        front_doors.hooks(front_doors.TASK_BACKEND).failed(job)
 
 
 def on_task_revoked(

@@ -139,6 +139,16 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_SEND_SENT_EVENT = os.environ.get("CELERY_TASK_SEND_SENT_EVENT", "0") == "1"
 CELERY_WORKER_SEND_TASK_EVENTS = os.environ.get("CELERY_WORKER_SEND_TASK_EVENTS", "1") == "1"
 
+# Django's Tasks framework (django.tasks) on future_celery: @task functions enqueued with
+# .enqueue() are job rows, run by the workers; their TaskResult is read back from the row.
+TASKS = {
+    "default": {
+        "BACKEND": "future_celery.tasks_backend.FutureCeleryBackend",
+        "QUEUES": ["default"],
+        "OPTIONS": {"RETRIES": 0},
+    }
+}
+
 # future_celery: see the README for every setting. The example reads a few from the
 # environment so that tests can run it with short intervals.
 for _name in (

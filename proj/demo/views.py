@@ -2,7 +2,9 @@
 
 from django import forms
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from future_celery import ScheduledJob, schedule_job
 
@@ -51,3 +53,18 @@ def index(request):
         return redirect("demo:index")
     jobs = ScheduledJob.objects.order_by("-id")[:20]
     return render(request, "demo/index.html", {"form": form, "jobs": jobs})
+
+
+@require_POST
+def enqueue_tasks(request):
+    """Enqueue each of the demo's Django tasks once; their result ids, by task."""
+    from . import django_tasks
+
+    label = request.POST.get("label", "demo")
+    results = {
+        "add": django_tasks.add.enqueue(2, 3),
+        "greet": django_tasks.greet.enqueue("Ada"),
+        "report_attempt": django_tasks.report_attempt.enqueue(label),
+        "fail": django_tasks.fail.enqueue(label),
+    }
+    return JsonResponse({name: result.id for name, result in results.items()})
