@@ -9,14 +9,15 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 SQLITE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
 PORT ?= 8000
 
-.PHONY: run test test-postgresql test-sqlite bench bench-quick lint messages clean
+.PHONY: run test test-postgresql test-sqlite test-packaging bench bench-quick lint messages clean
 
-$(VENV)/.installed: requirements/base.txt requirements/test.txt requirements/dev.txt setup.py
+# The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
+$(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null && $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
 	  || { echo "ERROR: Python 3.12 is needed ($(PYTHON) not found or another version); set PYTHON=/path/to/python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements/dev.txt -e .
+	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt -e ".[redis,postgres]"
 	touch $@
 
 run: $(VENV)/.installed
@@ -36,11 +37,15 @@ test-postgresql:
 
 # The core (no Celery engine) on SQLite, the zero-install default.
 test-sqlite:
-	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 $(PY) -m pytest -m "not postgresql and not engine" $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 $(PY) -m pytest -m "not postgresql and not engine and not packaging" $(PYTEST_ARGS)
+
+# The sdist and the wheel, installed in a new venv (part of test-postgresql; alone here).
+test-packaging: $(VENV)/.installed
+	$(PY) -m pytest tests/acceptance/test_packaging.py $(PYTEST_ARGS)
 
 # The benchmark beside raw Celery (not part of make test): `make bench`, or `make bench-quick`.
 bench: $(VENV)/.installed
-	$(PY) -m pip install -q -r requirements/bench.txt
+	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/bench.txt
 	scripts/ensure-services
 	$(PY) bench/run.py $(BENCH_ARGS)
 
@@ -56,4 +61,4 @@ messages: $(VENV)/.installed
 	cd future_celery && ../$(PY) ../manage.py compilemessages
 
 clean:
-	rm -rf $(VENV) *.egg-info db.sqlite3* test-core.sqlite3*
+	rm -rf $(VENV) *.egg-info build dist db.sqlite3* test-core.sqlite3*

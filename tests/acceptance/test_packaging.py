@@ -1,0 +1,270 @@
+"""The package as a user gets it: `python -m build` makes an sdist and, from it, a wheel that
+holds the whole app (migrations, translations, py.typed) and nothing else; the wheel installs
+into a new venv and serves a minimal Django project (check, migrate) and `celery beat -S
+future_celery`."""
+
+from __future__ import annotations
+
+import email
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.processes import ROOT
+
+PACKAGE = ROOT / "future_celery"
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
+# setuptools' warnings of a data folder taken for a package, or of a package-data pattern
+# that matches nothing: each means a file missing from the wheel, or one there by accident.
+BUILD_WARNINGS = ("absent from the `packages` configuration", "no files found matching")
+
+SETTINGS = """\
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+SECRET_KEY = "test-packaging"
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django_celery_beat",
+    "future_celery",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+ROOT_URLCONF = "urls"
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+USE_TZ = True
+CELERY_BROKER_URL = "memory://"
+"""
+
+URLS = """\
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [path("admin/", admin.site.urls)]
+"""
+
+MANAGE = """\
+import os
+import re
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+from django.core.management import execute_from_command_line
+
+execute_from_command_line(sys.argv)
+"""
+
+# What `celery beat -S future_celery` does with its argument: celery.beat.Service resolves
+# the name through the celery.beat_schedulers entry points, then makes the scheduler.
+BEAT_SCHEDULER = """\
+import django
+
+django.setup()
+from importlib.metadata import entry_points
+
+from celery import Celery
+from celery.beat import Service
+from django_celery_beat.schedulers import DatabaseScheduler
+
+schedulers = {ep.name: ep.value for ep in entry_points(group="celery.beat_schedulers")}
+assert schedulers["future_celery"] == "future_celery.beat:DatabaseScheduler", schedulers
+app = Celery("site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+scheduler = Service(app, scheduler_cls="future_celery").get_scheduler(lazy=True)
+assert isinstance(scheduler, DatabaseScheduler), type(scheduler).__mro__
+scheduler.setup_schedule()
+print(type(scheduler).__module__, sorted(scheduler.schedule))
+"""
+
+
+# A project on RabbitMQ and SQLite or MySQL installs neither redis nor psycopg: every module
+# but the Redis transport imports without them (psycopg is not installed; redis is hidden).
+IMPORT_ALL_WITHOUT_DRIVERS = """\
+import sys
+
+sys.modules["redis"] = None
+import importlib
+import pkgutil
+
+import django
+
+django.setup()
+import future_celery
+
+modules = [m.name for m in pkgutil.walk_packages(future_celery.__path__, "future_celery.")]
+for name in modules:
+    if name != "future_celery.redis_transport":
+        importlib.import_module(name)
+print(len(modules))
+"""
+
+
+def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run a command to its end; its output, or a failure that shows the output."""
+    done = subprocess.run(
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"{' '.join(map(str, command))} failed:\n{output}"
+    return output
+
+
+def source_tree(target: Path) -> Path:
+    """A copy of the repository's files as git sees them (tracked, or new and not ignored),
+    so that nothing stale or ignored in the work tree (an old *.egg-info, .venv) reaches the
+    build, and the build writes nothing into the work tree."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():  # not a file deleted but not yet staged
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(source.read_bytes())
+    return target
+
+
+def package_files() -> set[str]:
+    """The files a wheel of the package must hold, as paths in the wheel."""
+    patterns = ("**/*.py", "py.typed", "locale/*/LC_MESSAGES/*.po", "locale/*/LC_MESSAGES/*.mo")
+    return {
+        path.relative_to(ROOT).as_posix()
+        for pattern in patterns
+        for path in PACKAGE.glob(pattern)
+        if "__pycache__" not in path.parts
+    }
+
+
+def clean_env(venv: Path) -> dict[str, str]:
+    """The environment of a shell in ``venv``: none of the test run's Python or Django."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST", "PYTHON", "DJANGO", "VIRTUAL_ENV"))
+    }
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(venv)
+    return env
+
+
+@pytest.mark.packaging
+def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path):
+    src = source_tree(tmp_path / "src")
+    dist = tmp_path / "dist"
+    # No --sdist/--wheel: build makes the sdist, then the wheel from the sdist, so the wheel
+    # shows that the sdist is complete too.
+    output = run(sys.executable, "-m", "build", "--outdir", dist, src, cwd=tmp_path)
+    assert not [line for line in output.splitlines() if any(w in line for w in BUILD_WARNINGS)]
+    wheel = dist / f"future_celery-{VERSION}-py3-none-any.whl"
+    sdist = dist / f"future_celery-{VERSION}.tar.gz"
+    assert set(dist.iterdir()) == {sdist, wheel}
+
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        mo = "future_celery/locale/de/LC_MESSAGES/django.mo"
+        assert archive.read(mo) == (ROOT / mo).read_bytes()
+        info = f"future_celery-{VERSION}.dist-info"
+        entry_points = archive.read(f"{info}/entry_points.txt").decode()
+        metadata = email.message_from_bytes(archive.read(f"{info}/METADATA"))
+    assert package_files() <= names, sorted(package_files() - names)
+    strays = [n for n in names if not n.startswith(("future_celery/", f"{info}/"))]
+    assert not strays, strays  # no tests/, proj/, bench/, manage.py
+    assert not [n for n in names if n.endswith(".pyc")]
+    assert any(n.startswith("future_celery/migrations/0001_") for n in names)
+    assert "[celery.beat_schedulers]\nfuture_celery = future_celery.beat:DatabaseScheduler" in (
+        entry_points
+    )
+    assert metadata["Version"] == VERSION
+    assert set(metadata.get_all("Provides-Extra")) == {"redis", "postgres"}
+    requires = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
+    required = {re.match(r"[\w.-]+", r)[0] for r in requires}
+    assert required == {"Django", "celery", "kombu", "django-celery-beat"}, requires
+
+    with tarfile.open(sdist) as archive:
+        top = f"future_celery-{VERSION}/"
+        in_sdist = {n.removeprefix(top) for n in archive.getnames()}
+    assert package_files() | {"pyproject.toml", "README.md", "CHANGELOG.md"} <= in_sdist
+    assert not [n for n in in_sdist if n.startswith(("tests/", "proj/", "bench/", ".venv"))]
+
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    python = venv / "bin" / "python"
+    env = clean_env(venv)
+    install = ("install", "-q", "-c", CONSTRAINTS, f"{wheel}[redis]")
+    run(python, "-m", "pip", *install, cwd=tmp_path, env=env)
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "settings.py").write_text(SETTINGS)
+    (site / "urls.py").write_text(URLS)
+    (site / "manage.py").write_text(MANAGE)
+    env["DJANGO_SETTINGS_MODULE"] = "settings"
+
+    where = run(
+        python,
+        "-c",
+        "import future_celery; print(future_celery.__file__, future_celery.__version__)",
+        cwd=site,
+        env=env,
+    ).split()
+    assert Path(where[0]).is_relative_to(venv) and where[1] == VERSION, where
+    # SQLite and Redis: psycopg is the [postgres] extra's, and nothing here needs it.
+    probe = subprocess.run([python, "-c", "import psycopg"], cwd=site, env=env, capture_output=True)
+    assert probe.returncode != 0
+    imported = run(python, "-c", IMPORT_ALL_WITHOUT_DRIVERS, cwd=site, env=env)
+    assert int(imported) > 40, imported
+
+    run(python, "manage.py", "check", "--fail-level", "WARNING", cwd=site, env=env)
+    run(python, "manage.py", "migrate", "--no-input", cwd=site, env=env)
+    # The installed models and migrations agree.
+    run(
+        python,
+        "manage.py",
+        "makemigrations",
+        "--check",
+        "--dry-run",
+        "future_celery",
+        cwd=site,
+        env=env,
+    )
+
+    beat = run(python, "-c", BEAT_SCHEDULER, cwd=site, env=env)
+    assert beat.startswith("future_celery.beat ")
+    assert "future_celery: dispatch due jobs" in beat
