@@ -76,6 +76,7 @@ from django.test import override_settings  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.background_tasks import noop_background  # noqa: E402
+from bench.django_tasks import noop_task  # noqa: E402
 from bench.tasks import RESULTS_KEY, raw  # noqa: E402
 from future_celery import dispatch, schedule_job, schedule_jobs  # noqa: E402
 from tests.processes import Process, celery_command, start_beat  # noqa: E402
@@ -202,6 +203,14 @@ def _scheduling_once(n_single: int, n_bulk: int) -> dict:
     for i in range(n_single):
         noop_background(f"g{i}", 0, schedule=later)
     background = n_single / (time.perf_counter() - started)
+    # django.tasks: each enqueue() schedules one job through the backend.
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE future_celery_scheduledjob")
+    deferred = noop_task.using(run_after=later)
+    started = time.perf_counter()
+    for i in range(n_single):
+        deferred.enqueue(f"t{i}", 0)
+    enqueued = n_single / (time.perf_counter() - started)
     specs = [
         {"when": later, "callable": "bench.tasks.noop", "args": [f"b{i}", 0]} for i in range(n_bulk)
     ]
@@ -217,6 +226,7 @@ def _scheduling_once(n_single: int, n_bulk: int) -> dict:
     return {
         "single_jobs_per_s": single,
         "background_jobs_per_s": background,
+        "task_enqueues_per_s": enqueued,
         "bulk_jobs_per_s": bulk,
         "raw_single_jobs_per_s": raw_single,
     }
@@ -249,10 +259,10 @@ def steady(n: int, spread: float) -> dict:
 
 def burst(n: int) -> dict:
     out = {}
-    for kind in ("ours", "raw"):
+    for kind in ("ours", "tasks", "raw"):
         reset()
-        with engine(kind):
-            # The same lead time for both: raw Celery needs it to publish every message first.
+        with engine("ours" if kind == "tasks" else kind):
+            # The same lead time for all: raw Celery needs it to publish every message first.
             due = time.time() + 3 + n / 1500
             eta = dt.datetime.fromtimestamp(due, dt.UTC)
             if kind == "ours":
@@ -262,6 +272,10 @@ def burst(n: int) -> dict:
                         for i in range(n)
                     ]
                 )
+            elif kind == "tasks":  # django.tasks: one enqueue() per job (it has no bulk call)
+                deferred = noop_task.using(run_after=eta)
+                for i in range(n):
+                    deferred.enqueue(f"j{i}", due)
             else:
                 for i in range(n):
                     raw.apply_async(args=[f"j{i}", due], eta=eta)
@@ -496,6 +510,10 @@ def lines(result: dict) -> list[str]:
         f"{s['background_jobs_per_s']:,.0f} jobs/s | raw apply_async(eta) "
         f"{s['raw_single_jobs_per_s']:,.0f} jobs/s | "
         f"{ratio(s['background_jobs_per_s'], s['raw_single_jobs_per_s'])}",
+        f"django.tasks enqueue() one at a time (median of {len(s['runs'])} runs): "
+        f"{s['task_enqueues_per_s']:,.0f} jobs/s | raw apply_async(eta) "
+        f"{s['raw_single_jobs_per_s']:,.0f} jobs/s | "
+        f"{ratio(s['task_enqueues_per_s'], s['raw_single_jobs_per_s'])}",
         f"scheduling bulk (schedule_jobs, median of {len(s['runs'])} runs): "
         f"{s['bulk_jobs_per_s']:,.0f} jobs/s | raw - | -",
     ]
@@ -521,6 +539,14 @@ def lines(result: dict) -> list[str]:
         f"burst duplicates/missing: {b['ours']['duplicates']}/{b['ours']['missing']} | "
         f"raw {b['raw']['duplicates']}/{b['raw']['missing']}"
     )
+    if "tasks" in b:
+        t = b["tasks"]
+        out.append(
+            f"burst {t['n']} django.tasks jobs (enqueue() each) throughput: "
+            f"{t['jobs_per_s']:,.0f} jobs/s, lateness p50 {t['p50_ms']:,.0f} ms, p99 "
+            f"{t['p99_ms']:,.0f} ms, duplicates/missing {t['duplicates']}/{t['missing']} | raw "
+            f"{b['raw']['jobs_per_s']:,.0f} jobs/s | {ratio(t['jobs_per_s'], b['raw']['jobs_per_s'])}"
+        )
     out += process_tasks_lines(result["process_tasks"])
     base = sc["tick_ms"][sizes[0]]
     for size in sizes:
