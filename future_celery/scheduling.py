@@ -169,34 +169,12 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
 
 
 def schedule_background(
-    name: str,
-    args: Any,
-    kwargs: dict[str, Any],
-    *,
-    when: When,
-    repeat: int,
-    repeat_until: dt.datetime | None,
-    verbose_name: str,
-    creator: models.Model | None,
-    priority: int | None,
-    queue: str | None,
-    remove_existing: bool,
+    name: str, args: Any, kwargs: dict[str, Any], *, remove_existing: bool, **options: Any
 ) -> ScheduledJob:
-    """The saved job of one call of an @background function (see background_decorator and
-    prepare_background). ``remove_existing``: first remove the jobs of the same function and
-    arguments that have not started, in the same transaction."""
-    job = prepare_background(
-        name,
-        args,
-        kwargs,
-        when=when,
-        repeat=repeat,
-        repeat_until=repeat_until,
-        verbose_name=verbose_name,
-        creator=creator,
-        priority=priority,
-        queue=queue,
-    )
+    """The saved job of one call of an @background function (see background_decorator;
+    ``options`` are prepare_background()'s). ``remove_existing``: first remove the jobs of
+    the same function and arguments that have not started, in the same transaction."""
+    job = prepare_background(name, args, kwargs, **options)
     if remove_existing:  # the removal and the new row commit together
         with transaction.atomic(using=router.db_for_write(ScheduledJob)):
             lifecycle.remove_pending(job.callable_name, job.args, job.kwargs)

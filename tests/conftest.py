@@ -112,3 +112,28 @@ def worker(module_worker, transactional_db):
     if module_worker.popen.poll() is not None:
         pytest.fail(f"the worker died:\n{module_worker.output[-3000:]}")
     return module_worker
+
+
+# The settings the tests shorten (tests/settings.py); the tests of timing promises put them
+# back to the product's defaults.
+SHORTENED = (
+    "TICK_INTERVAL",
+    "LOOKAHEAD",
+    "REQUEUE_AFTER",
+    "HEARTBEAT_INTERVAL",
+    "HEARTBEAT_TIMEOUT",
+    "RETRY_BACKOFF",
+    "RETRY_BACKOFF_MAX",
+    "MAX_LOST",
+)
+
+
+@pytest.fixture
+def product_defaults(settings):
+    """This process at the product's defaults, and the environment that puts the processes
+    it starts there too (FUTURE_CELERY_PRODUCT_DEFAULTS=1)."""
+    from future_celery import conf
+
+    for name in SHORTENED:
+        setattr(settings, f"FUTURE_CELERY_{name}", conf.DEFAULTS[name])
+    return dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1")

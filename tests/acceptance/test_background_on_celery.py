@@ -109,19 +109,10 @@ def test_a_repeating_job_runs_each_slot_once_through_a_worker_kill(broker):
 
 
 def test_at_the_defaults_a_repeating_job_runs_each_slot_once_through_a_worker_kill(
-    settings, redis_broker
+    product_defaults, redis_broker
 ):
     """Once, on Redis (the short-interval test covers both brokers)."""
-    for name in (
-        "TICK_INTERVAL",
-        "LOOKAHEAD",
-        "REQUEUE_AFTER",
-        "HEARTBEAT_INTERVAL",
-        "HEARTBEAT_TIMEOUT",
-        "MAX_LOST",
-    ):
-        setattr(settings, f"FUTURE_CELERY_{name}", conf.DEFAULTS[name])
-    env = dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1")
+    env = product_defaults
     label = "bg-repeat-defaults"
     # The killed worker held the next slot's message: it comes back once the tick finds the
     # worker lost (HEARTBEAT_TIMEOUT, 60 s), and the chain catches up.

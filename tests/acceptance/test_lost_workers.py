@@ -14,7 +14,6 @@ from django.utils import timezone
 from future_celery import ScheduledJob, conf, schedule_job
 from future_celery.models import Worker
 from proj.demo.models import Execution
-from tests.conftest import base_env
 from tests.faults import outcome, report, schedule_labelled
 from tests.processes import start_beat, start_worker, wait_until
 
@@ -24,21 +23,9 @@ DEFAULTS = conf.DEFAULTS
 
 
 @pytest.fixture
-def defaults(settings, broker):
-    """This process and the processes it starts at the product's defaults (the test settings
-    shorten every interval)."""
-    for name in (
-        "TICK_INTERVAL",
-        "LOOKAHEAD",
-        "REQUEUE_AFTER",
-        "HEARTBEAT_INTERVAL",
-        "HEARTBEAT_TIMEOUT",
-        "RETRY_BACKOFF",
-        "RETRY_BACKOFF_MAX",
-        "MAX_LOST",
-    ):
-        setattr(settings, f"FUTURE_CELERY_{name}", DEFAULTS[name])
-    return dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1")
+def defaults(product_defaults, broker):
+    """This process and the processes it starts at the product's defaults, on each broker."""
+    return product_defaults
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from future_celery import ScheduledJob, conf, recurring
+from future_celery import ScheduledJob, recurring
 from future_celery.models import RecurringJob
 from proj.demo.models import Execution
 from tests.conftest import base_env
@@ -84,19 +84,8 @@ def test_a_job_every_2_seconds_runs_each_slot_once_through_a_beat_kill(broker):
     check(label, made, executions, broker.kind)
 
 
-def test_at_the_defaults_each_slot_runs_once_through_a_beat_kill(settings, redis_broker):
+def test_at_the_defaults_each_slot_runs_once_through_a_beat_kill(product_defaults, redis_broker):
     """Once, on Redis (the short-interval test covers both brokers)."""
-    for name in (
-        "TICK_INTERVAL",
-        "LOOKAHEAD",
-        "REQUEUE_AFTER",
-        "HEARTBEAT_INTERVAL",
-        "HEARTBEAT_TIMEOUT",
-        "MAX_LOST",
-    ):
-        setattr(settings, f"FUTURE_CELERY_{name}", conf.DEFAULTS[name])
     label = "recurring-defaults"
-    made, executions = run_through_a_beat_kill(
-        dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1"), label
-    )
+    made, executions = run_through_a_beat_kill(product_defaults, label)
     check(label, made, executions, "redis")
