@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -166,9 +166,9 @@ class ScheduledJobAdmin(admin.ModelAdmin):
         "callable_name",
         "verbose_name",
         "colored_status",
-        "time_slot_start",
-        "time_slot_end",
-        "execution_start",
+        "scheduled_display",
+        "expires_display",
+        "started_display",
         "duration_display",
         "attempts",
         "repeat_display",
@@ -300,6 +300,38 @@ class ScheduledJobAdmin(admin.ModelAdmin):
             STATUS_COLOURS.get(job.status, "inherit"),
             job.get_status_display(),
         )
+
+    # The changelist's times to the second, with their zone: jobs seconds apart must be
+    # told apart (Django's default format stops at the minute).
+    @admin.display(description=_("scheduled for"), ordering="time_slot_start")
+    def scheduled_display(self, job: ScheduledJob) -> str:
+        return _to_the_second(job.time_slot_start)
+
+    @admin.display(description=_("expires"), ordering="time_slot_end")
+    def expires_display(self, job: ScheduledJob) -> str:
+        return _to_the_second(job.time_slot_end)
+
+    @admin.display(description=_("started"), ordering="execution_start")
+    def started_display(self, job: ScheduledJob) -> str:
+        return _to_the_second(job.execution_start)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """No Save buttons on a job that is no longer scheduled: nothing there can change."""
+        job = self.get_object(request, object_id)
+        if job is not None and job.status != ScheduledJob.STATUS_SCHEDULED:
+            extra_context = {
+                **(extra_context or {}),
+                "show_save": False,
+                "show_save_and_continue": False,
+                "show_save_and_add_another": False,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("duration"))
     def duration_display(self, job: ScheduledJob) -> str:
@@ -587,3 +619,11 @@ def _seconds_text(seconds: int) -> str:
             count, seconds = divmod(seconds, size)
             parts.append(f"{count} {unit}")
     return " ".join(parts)
+
+
+def _to_the_second(value: Any) -> str:
+    """A time in the current time zone, to the second, with the zone's name; "-" for none."""
+    if value is None:
+        return "-"
+    local = timezone.localtime(value)
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 class FutureCeleryConfig(AppConfig):
     name = "future_celery"
-    verbose_name = _("Scheduled jobs")
+    verbose_name = _("Jobs")  # the admin's section: scheduled and recurring jobs, workers
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

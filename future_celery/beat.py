@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -12,6 +14,8 @@ if TYPE_CHECKING:
     from celery.result import AsyncResult
     from django_celery_beat.schedulers import ModelEntry
     from kombu import Producer
+
+logger = logging.getLogger(__name__)
 
 TICK_TASK = "future_celery.tick"
 TICK_NAME = "future_celery: dispatch due jobs"
@@ -43,6 +47,7 @@ def register_tick(using: str = "default") -> None:
         task.save(update_fields=["interval", "task", "expire_seconds"])
 
 
+@functools.cache
 def scheduler_class() -> type:
     """django-celery-beat's DatabaseScheduler, running future_celery's tick inside the beat
     process instead of sending it to a worker. The worker's pool then runs only jobs (the
@@ -65,6 +70,23 @@ def scheduler_class() -> type:
             reconnecting(recurring_jobs.sync_all)()
             super().setup_schedule()
 
+        def install_default_entries(self, data: Any) -> None:
+            # django-celery-beat adds celery.backend_cleanup whenever result_expires is set
+            # (it is by default), even with no result backend to clean: not then.
+            if self.app.conf.result_backend:
+                super().install_default_entries(data)
+
+        def apply_entry(self, entry: ModelEntry, producer: Producer | None = None) -> None:
+            if entry.task != TICK_TASK:
+                super().apply_entry(entry, producer=producer)
+                return
+            # Not Celery's "Sending due task": the tick is not sent, it runs here, in beat.
+            logger.info("Scheduler: running due task %s (%s) in beat", entry.name, entry.task)
+            try:
+                self.apply_async(entry, producer=producer, advance=False)
+            except Exception:
+                logger.exception("The future_celery tick failed; the next one tries again")
+
         def apply_async(
             self,
             entry: ModelEntry,
@@ -78,6 +100,9 @@ def scheduler_class() -> type:
             reconnecting(tick)()
             return None
 
+    # Named as it is imported (beat's banner shows it), not scheduler_class.<locals>.
+    DatabaseScheduler.__module__ = __name__
+    DatabaseScheduler.__qualname__ = "DatabaseScheduler"
     return DatabaseScheduler
 
 

@@ -216,3 +216,25 @@ def test_past_the_exact_limit_the_count_is_the_planners_estimate():
     paginator = Small(ScheduledJob.objects.all(), 5)
     assert 20 <= paginator.count <= 40
     assert Small(ScheduledJob.objects.filter(status="failed"), 5).count == 4
+
+
+def test_the_changelist_shows_times_to_the_second_with_the_zone(admin_client):
+    at = dt.datetime(2030, 1, 1, 10, 0, 7, tzinfo=dt.UTC)
+    schedule_job(at, "proj.demo.jobs.say_hello")
+    page = admin_client.get(reverse("admin:future_celery_scheduledjob_changelist")).content
+    assert b"2030-01-01 10:00:07 UTC" in page
+
+
+def test_a_job_no_longer_scheduled_has_no_save_buttons(admin_client):
+    job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    url = reverse("admin:future_celery_scheduledjob_change", args=[job.pk])
+    assert b'name="_save"' in admin_client.get(url).content  # still scheduled: editable
+    ScheduledJob.objects.filter(pk=job.pk).update(status="complete")
+    assert b'name="_save"' not in admin_client.get(url).content
+
+
+def test_the_breadcrumb_names_the_section_once(admin_client):
+    page = admin_client.get(reverse("admin:future_celery_scheduledjob_changelist")).content
+    assert b'<a href="/admin/future_celery/">Jobs</a>' in page
+    with translation.override("de"):
+        assert str(ScheduledJob._meta.app_config.verbose_name) == "Aufträge"
