@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from . import lifecycle, recurrence, recurring_jobs
+from . import lifecycle, recurrence, recurring_jobs, tracebacks
 from .exceptions import FutureCeleryError
 from .models import RecurringJob, ScheduledJob, Worker
 from .pagination import EstimatedCountPaginator
@@ -377,7 +377,17 @@ class ScheduledJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("error"))
     def error_display(self, job: ScheduledJob) -> str:
-        return _pre(job.error) if job.error else "-"
+        if not job.error:
+            return "-"
+        own = tracebacks.own_frames(job.error)
+        if own is None:  # not a traceback, or none of its frames is the job's own code
+            return _pre(job.error)
+        return format_html(
+            "{}<details><summary>{}</summary>{}</details>",
+            _pre(own),
+            _("The whole traceback, with Celery's and future_celery's frames"),
+            _pre(job.error),
+        )
 
     @admin.action(description=_("Cancel selected jobs"), permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[ScheduledJob]) -> None:

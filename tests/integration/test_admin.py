@@ -238,3 +238,17 @@ def test_the_breadcrumb_names_the_section_once(admin_client):
     assert b'<a href="/admin/future_celery/">Jobs</a>' in page
     with translation.override("de"):
         assert str(ScheduledJob._meta.app_config.verbose_name) == "Aufträge"
+
+
+def test_a_failed_jobs_traceback_shows_its_own_frames_first_and_the_whole_folded(admin_client):
+    from future_celery import run_jobs
+
+    job = schedule_job(timezone.now(), "proj.demo.jobs.boom", args=["broken"])
+    run_jobs(ignore_errors=True)
+    page = admin_client.get(
+        reverse("admin:future_celery_scheduledjob_change", args=[job.pk])
+    ).content.decode()
+    own, whole = page.index("proj/demo/jobs.py"), page.index("<details>")
+    assert own < whole  # the job's own frame, before the folded whole traceback
+    assert "future_celery/execution.py" not in page[:whole]
+    assert "future_celery/execution.py" in page[whole:]
