@@ -130,10 +130,11 @@ SHORTENED = (
 
 @pytest.fixture
 def product_defaults(settings):
-    """This process at the product's defaults, and the environment that puts the processes
-    it starts there too (FUTURE_CELERY_PRODUCT_DEFAULTS=1)."""
+    """This process at the product's defaults; call it for the environment that puts the
+    processes a test starts there too (FUTURE_CELERY_PRODUCT_DEFAULTS=1), on the broker
+    active when it is called (so a broker fixture requested after this one counts)."""
     from future_celery import conf
 
     for name in SHORTENED:
         setattr(settings, f"FUTURE_CELERY_{name}", conf.DEFAULTS[name])
-    return dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1")
+    return lambda: dict(base_env(), FUTURE_CELERY_PRODUCT_DEFAULTS="1")

@@ -112,7 +112,7 @@ def test_at_the_defaults_a_repeating_job_runs_each_slot_once_through_a_worker_ki
     product_defaults, redis_broker
 ):
     """Once, on Redis (the short-interval test covers both brokers)."""
-    env = product_defaults
+    env = product_defaults()
     label = "bg-repeat-defaults"
     # The killed worker held the next slot's message: it comes back once the tick finds the
     # worker lost (HEARTBEAT_TIMEOUT, 60 s), and the chain catches up.

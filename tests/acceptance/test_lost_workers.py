@@ -25,7 +25,7 @@ DEFAULTS = conf.DEFAULTS
 @pytest.fixture
 def defaults(product_defaults, broker):
     """This process and the processes it starts at the product's defaults, on each broker."""
-    return product_defaults
+    return product_defaults()
 
 
 @pytest.fixture

@@ -87,5 +87,5 @@ def test_a_job_every_2_seconds_runs_each_slot_once_through_a_beat_kill(broker):
 def test_at_the_defaults_each_slot_runs_once_through_a_beat_kill(product_defaults, redis_broker):
     """Once, on Redis (the short-interval test covers both brokers)."""
     label = "recurring-defaults"
-    made, executions = run_through_a_beat_kill(product_defaults, label)
+    made, executions = run_through_a_beat_kill(product_defaults(), label)
     check(label, made, executions, "redis")
