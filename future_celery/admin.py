@@ -54,59 +54,45 @@ class ScheduledJobForm(forms.ModelForm):
         return data
 
 
-class QueueFilter(admin.SimpleListFilter):
-    """Filter by queue. Its choices are the queues of the latest jobs (an index range, not a
-    DISTINCT over the whole table), plus the one selected."""
+class _RecentValuesFilter(admin.SimpleListFilter):
+    """Filter by a text column. Its choices are the values of the latest jobs (an index
+    range, not a DISTINCT over the whole table), plus the one selected."""
 
-    title = _("queue")
-    parameter_name = "queue"
+    field: str
+    blank_label: StrOrPromise | None = None  # the label of "", or None to leave "" out
     RECENT = 1000
 
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, StrOrPromise]]:
         recent = ScheduledJob.objects.order_by("-time_slot_start", "-id").values_list(
-            "queue", flat=True
+            self.field, flat=True
         )[: self.RECENT]
-        queues: set[str] = set(recent)
+        values: set[str] = {value for value in recent if value or self.blank_label}
         selected = self.value()
         if selected is not None:
-            queues.add(selected)
-        return [(queue, queue or _("(default)")) for queue in sorted(queues)]
+            values.add(selected)
+        return [(value, value or self.blank_label or "") for value in sorted(values)]
 
     def queryset(
         self, request: HttpRequest, queryset: QuerySet[ScheduledJob]
     ) -> QuerySet[ScheduledJob]:
         if self.value() is None:
             return queryset
-        return queryset.filter(queue=self.value())
+        return queryset.filter(**{self.field: self.value()})
 
 
-class VerboseNameFilter(admin.SimpleListFilter):
-    """Filter by verbose name (@background's), among those of the most recent jobs."""
+class QueueFilter(_RecentValuesFilter):
+    title = _("queue")
+    parameter_name = field = "queue"
+    blank_label = _("(default)")
+
+
+class VerboseNameFilter(_RecentValuesFilter):
+    """@background's verbose names."""
 
     title = _("verbose name")
-    parameter_name = "verbose_name"
-    RECENT = 1000
-
-    def lookups(
-        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
-    ) -> list[tuple[str, StrOrPromise]]:
-        recent = ScheduledJob.objects.order_by("-time_slot_start", "-id").values_list(
-            "verbose_name", flat=True
-        )[: self.RECENT]
-        names: set[str] = {name for name in recent if name}
-        selected = self.value()
-        if selected is not None:
-            names.add(selected)
-        return [(name, name) for name in sorted(names)]
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[ScheduledJob]
-    ) -> QuerySet[ScheduledJob]:
-        if self.value() is None:
-            return queryset
-        return queryset.filter(verbose_name=self.value())
+    parameter_name = field = "verbose_name"
 
 
 class RepeatFilter(admin.SimpleListFilter):
