@@ -12,7 +12,7 @@ PORT ?= 8000
 .PHONY: run test test-postgresql test-sqlite test-packaging bench bench-quick lint messages clean
 
 # The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
-$(VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
+$(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null && $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
 	  || { echo "ERROR: Python 3.12 is needed ($(PYTHON) not found or another version); set PYTHON=/path/to/python3.12"; exit 1; }
 	$(PYTHON) -m venv $(VENV)

@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import tarfile
-import tomllib
 import zipfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from tests.processes import ROOT
 
 PACKAGE = ROOT / "future_celery"
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+VERSION = re.search(r'\n    version="([^"]+)"', (ROOT / "setup.py").read_text()).group(1)
 CONSTRAINTS = ROOT / "requirements" / "constraints.txt"
 # setuptools' warnings of a data folder taken for a package, or of a package-data pattern
 # that matches nothing: each means a file missing from the wheel, or one there by accident.
@@ -220,7 +219,7 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
     with tarfile.open(sdist) as archive:
         top = f"future_celery-{VERSION}/"
         in_sdist = {n.removeprefix(top) for n in archive.getnames()}
-    assert package_files() | {"pyproject.toml", "README.md", "CHANGELOG.md"} <= in_sdist
+    assert package_files() | {"setup.py", "pyproject.toml", "README.md", "CHANGELOG.md"} <= in_sdist
     assert not [n for n in in_sdist if n.startswith(("tests/", "proj/", "bench/", ".venv"))]
 
     venv = tmp_path / "venv"

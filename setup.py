@@ -1,0 +1,68 @@
+"""Packaging of future_celery (the build system and the tools' configuration are in
+pyproject.toml). The one place of the version: future_celery.__version__ reads it from the
+installed metadata; CHANGELOG.md says what each version holds."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="future_celery",
+    version="0.2.0",
+    description="Schedule callables to run at a given time on Celery, managed in the Django "
+    "admin (the django-future API on Celery).",
+    long_description=(HERE / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license_expression="BSD-3-Clause",
+    # The Python CI runs (the Makefile's PYTHON; Django 6.0 needs 3.12).
+    python_requires=">=3.12",
+    # Ranges of what is supported; CI tests the pins in requirements/constraints.txt (Django
+    # 6.0). Django 5.2, the LTS (db_default needs 5.0), with django-celery-beat 2.8 (2.9 is
+    # the one for Django 6.0; it stops before 6.1, which is untested here). kombu 5.7 is the
+    # first with Producer.batch(), which the tick sends with; Celery 5.7 is the one tested,
+    # and future_celery.messages and worker_request use its internals (tests/unit/
+    # test_private_apis.py checks them). The caps are the next major versions.
+    install_requires=[
+        "Django>=5.2,<6.1",
+        "celery>=5.7,<6",
+        "kombu>=5.7,<6",
+        "django-celery-beat>=2.8,<3",
+    ],
+    # The broker's and the database's drivers: pip install "future_celery[redis,postgres]",
+    # or [postgres] alone on RabbitMQ (kombu's amqp driver comes with kombu), or [redis] on
+    # SQLite or MySQL. Nothing imports them unless that broker or database is used.
+    extras_require={
+        # kombu 5.7's own range; hiredis: the C parser of the Redis protocol (the worker's
+        # main process spends a quarter of its time parsing replies without it).
+        "redis": ["redis>=6.4,<9", "hiredis>=3.0"],
+        # psycopg 3; future_celery.pg_direct uses some of its internals (checked by
+        # tests/unit/test_private_apis.py).
+        "postgres": ["psycopg[binary]>=3.2,<4"],
+    },
+    # celery beat -S future_celery, as django-celery-beat's -S django.
+    entry_points={
+        "celery.beat_schedulers": ["future_celery = future_celery.beat:DatabaseScheduler"]
+    },
+    packages=find_packages(include=["future_celery", "future_celery.*"]),
+    # The data files are these, not MANIFEST.in's (which only adds to the sdist):
+    # include_package_data would take locale/*/LC_MESSAGES for a package.
+    include_package_data=False,
+    package_data={
+        "future_celery": [
+            "py.typed",
+            "locale/*/LC_MESSAGES/django.po",
+            "locale/*/LC_MESSAGES/django.mo",
+        ]
+    },
+    classifiers=[
+        "Framework :: Celery",
+        "Framework :: Django",
+        "Framework :: Django :: 5.2",
+        "Framework :: Django :: 6.0",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.12",
+        "Typing :: Typed",
+    ],
+)
