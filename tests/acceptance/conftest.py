@@ -10,9 +10,17 @@ from future_celery.lifecycle import TRANSITIONS
 from tests import transitions
 
 
+def _uses_the_database(request: pytest.FixtureRequest) -> bool:
+    """Whether the test has the database (pytest-django sets up only the databases the
+    collected tests ask for: a test that asks for none may run with none created)."""
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "process_env"} & set(request.fixturenames)
+    )
+
+
 @pytest.fixture(autouse=True)
-def only_listed_transitions(django_db_setup, django_db_blocker):
-    if connection.vendor != "postgresql":
+def only_listed_transitions(request, django_db_setup, django_db_blocker):
+    if connection.vendor != "postgresql" or not _uses_the_database(request):
         yield
         return
     with django_db_blocker.unblock():
