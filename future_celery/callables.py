@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db import models
 
-from . import conf
-from .exceptions import CallableNotAllowed, CallableNotFound
+from . import conf, options
+from .exceptions import CallableNotAllowed, CallableNotFound, WrongOptionType
 
 # Functions registered under a name (@background's): the name a job row stores, and the
 # function it runs. Filled as the modules that define them are imported.
@@ -159,3 +159,30 @@ def check_allowed(name: str) -> None:
         raise CallableNotAllowed(
             f"callable {name!r} is not allowed by FUTURE_CELERY_ALLOWED_CALLABLES"
         )
+
+
+def name_of(
+    target: str | Callable[..., Any], content_object: models.Model | None = None
+) -> tuple[str, str | None]:
+    """The name a job stores for ``target`` (a dotted path, a registered name, a function,
+    or with a content object one of its methods), checked to resolve now; and the object's
+    model label."""
+    label = None
+    if content_object is not None:
+        options.saved_model("content_object", content_object)
+        label = content_object._meta.label_lower
+    if isinstance(target, str):
+        if "." not in target and content_object is not None:
+            resolve_method(content_object, target)
+        elif "." not in target and not is_registered(target):
+            raise CallableNotFound(
+                f"callable {target!r} is not a dotted path; a method name needs a content_object"
+            )
+        else:
+            resolve_path(target)
+        return target, label
+    if callable(target):
+        return path_of(target), label
+    raise WrongOptionType(
+        f"callable must be a dotted path or a function, not {type(target).__name__}"
+    )

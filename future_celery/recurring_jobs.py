@@ -19,8 +19,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import callables, conf, insertion, recurrence, serialization
-from .exceptions import InvalidOption, WrongOptionType
+from . import callables, conf, insertion, options, recurrence, serialization
+from .exceptions import WrongOptionType
 from .models import RecurringJob, ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -63,38 +63,23 @@ def recurring(
         raise WrongOptionType(
             f"label must be a non-empty string of at most 200 characters, not {label!r}"
         )
-    name = callable if isinstance(callable, str) else callables.path_of(callable)
-    if not isinstance(name, str) or ("." not in name and not callables.is_registered(name)):
-        raise WrongOptionType(f"callable must be a dotted path or a function, not {callable!r}")
-    callables.resolve_path(name)
+    name, _ = callables.name_of(callable)
     callables.check_allowed(name)
     rule = recurrence.parse(every=every, at=at, cron=cron, tz=tz)
     _, encoded = serialization.encode_call((), kwargs)
-    if catch_up not in CATCH_UPS:
-        raise InvalidOption(f"catch_up must be one of {', '.join(CATCH_UPS)}, not {catch_up!r}")
-    if overlap not in OVERLAPS:
-        raise InvalidOption(f"overlap must be one of {', '.join(OVERLAPS)}, not {overlap!r}")
-    if priority is not None and (
-        isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255
-    ):
-        raise InvalidOption(f"priority must be a whole number from 0 to 255, not {priority!r}")
-    if expires_after is not None and not (
-        isinstance(expires_after, int | float)
-        and not isinstance(expires_after, bool)
-        and expires_after > 0
-    ):
-        raise InvalidOption(
-            f"expires_after must be a positive number of seconds, not {expires_after!r}"
-        )
-    if source not in dict(RecurringJob.SOURCE_CHOICES):
-        raise InvalidOption(f"source must be one of {', '.join(dict(RecurringJob.SOURCE_CHOICES))}")
+    options.one_of("catch_up", catch_up, CATCH_UPS)
+    options.one_of("overlap", overlap, OVERLAPS)
+    options.one_of("source", source, dict(RecurringJob.SOURCE_CHOICES))
+    queue = options.queue(queue, None)
+    priority = options.priority(priority, None)
+    expires_after = options.seconds("expires_after", expires_after, None)
     spec = recurrence.to_spec(rule)
     values = {
         "callable_name": name,
         "kwargs": encoded,
         "description": description,
         "active": bool(active),
-        "queue": queue or "",
+        "queue": queue,
         "priority": priority,
         "every": spec.get("every", ""),
         "at": spec.get("at", ""),

@@ -17,7 +17,17 @@ from django.db import models, router, transaction
 from django.db.models import signals
 from django.utils import timezone
 
-from . import callables, conf, dispatch, insertion, lifecycle, retries, serialization, timespec
+from . import (
+    callables,
+    conf,
+    dispatch,
+    insertion,
+    lifecycle,
+    options,
+    retries,
+    serialization,
+    timespec,
+)
 from .exceptions import FutureCeleryError, InvalidExpiry, InvalidOption, WrongOptionType
 from .models import ScheduledJob, job_from_fields
 from .timespec import When
@@ -224,7 +234,7 @@ def prepare_background(
     job.verbose_name = verbose_name[:255]
     job.backoff = policy
     if creator is not None:
-        _check_saved_model("creator", creator)
+        options.saved_model("creator", creator)
         job.creator = creator
         job.creator_object_id = str(job.creator_object_id)
     if repeat:
@@ -317,13 +327,6 @@ def schedule_repeat(job: ScheduledJob) -> ScheduledJob | None:
     return following
 
 
-def _check_saved_model(name: str, value: object) -> None:
-    if not isinstance(value, models.Model):
-        raise WrongOptionType(f"{name} must be a model instance, not {type(value).__name__}")
-    if value.pk is None:
-        raise InvalidOption(f"{name} must be saved before a job can refer to it")
-
-
 def _build(
     when: When,
     target: str | Callable[..., Any],
@@ -353,7 +356,7 @@ def _build(
     key = target if content_object is None and isinstance(target, str) else None
     known = context.callables.get(key) if key is not None else None
     if known is None:
-        known = _callable_name(target, content_object)
+        known = callables.name_of(target, content_object)
         callables.check_allowed(callables.allow_name(*known))
         if key is not None:
             context.callables[key] = known
@@ -364,11 +367,13 @@ def _build(
         kwargs=kwargs,
         time_slot_start=run_at,
         time_slot_end=expires_at,
-        queue=_queue(queue, context.queue),
-        priority=_priority(priority, context.priority),
-        max_attempts=_positive_int("max_attempts", max_attempts, context.max_attempts),
-        soft_time_limit=_seconds("soft_time_limit", soft_time_limit, context.soft_time_limit),
-        time_limit=_seconds("time_limit", time_limit, context.time_limit),
+        queue=options.queue(queue, context.queue),
+        priority=options.priority(priority, context.priority),
+        max_attempts=options.positive_int("max_attempts", max_attempts, context.max_attempts),
+        soft_time_limit=options.seconds(
+            "soft_time_limit", soft_time_limit, context.soft_time_limit
+        ),
+        time_limit=options.seconds("time_limit", time_limit, context.time_limit),
     )
     if content_object is not None:
         job.content_object = content_object
@@ -397,65 +402,6 @@ def _field_defaults() -> tuple[dict[str, Any], tuple[tuple[str, models.Field], .
     fields = ScheduledJob._meta.concrete_fields
     made_per_job = tuple((f.attname, f) for f in fields if f.has_default() and callable(f.default))
     return {f.attname: f.get_default() for f in fields}, made_per_job
-
-
-def _callable_name(
-    target: str | Callable[..., Any], content_object: models.Model | None
-) -> tuple[str, str | None]:
-    """The stored name of the callable, checked to resolve now; and the object's model label."""
-    label = None
-    if content_object is not None:
-        _check_saved_model("content_object", content_object)
-        label = content_object._meta.label_lower
-    if isinstance(target, str):
-        if "." not in target and content_object is not None:
-            callables.resolve_method(content_object, target)
-        elif "." not in target and not callables.is_registered(target):
-            raise callables.CallableNotFound(
-                f"callable {target!r} is not a dotted path; a method name needs a content_object"
-            )
-        else:
-            callables.resolve_path(target)
-        return target, label
-    if callable(target):
-        return callables.path_of(target), label
-    raise WrongOptionType(
-        f"callable must be a dotted path or a function, not {type(target).__name__}"
-    )
-
-
-def _queue(queue: str | None, default: str | None) -> str:
-    queue = default if queue is None else queue
-    if queue is None:
-        return ""
-    if not isinstance(queue, str):
-        raise WrongOptionType(f"queue must be a string, not {type(queue).__name__}")
-    return queue
-
-
-def _priority(priority: int | None, default: int | None) -> int | None:
-    priority = default if priority is None else priority
-    if priority is None:
-        return None
-    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
-        raise InvalidOption(f"priority must be a whole number from 0 to 255, not {priority!r}")
-    return priority
-
-
-def _positive_int(name: str, value: int | None, default: int) -> int:
-    value = default if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidOption(f"{name} must be a whole number of at least 1, not {value!r}")
-    return value
-
-
-def _seconds(name: str, value: float | None, default: float | None) -> float | None:
-    value = default if value is None else value
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidOption(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)
 
 
 def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> list[ScheduledJob]:

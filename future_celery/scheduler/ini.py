@@ -30,6 +30,7 @@ from django.db import transaction
 from .. import callables, conf, recurrence, recurring_jobs, serialization
 from ..exceptions import FutureCeleryError, InvalidRecurrence, SchedulerFileError
 from ..models import RecurringJob
+from . import registry
 
 logger = logging.getLogger("future_celery.scheduler")
 
@@ -150,19 +151,7 @@ def load(path: str | Path | None = None) -> LoadReport:
     with transaction.atomic():
         for job in contents.jobs:
             try:
-                saved = recurring_jobs.recurring(
-                    job.label,
-                    job.callable,
-                    every=job.every,
-                    at=job.at,
-                    cron=job.cron,
-                    kwargs=job.kwargs,
-                    description=job.description,
-                    active=job.active,
-                    source=RecurringJob.SOURCE_INI,
-                    pass_pk=True,
-                    **job.options,
-                )
+                saved = registry.save(job, RecurringJob.SOURCE_INI, job.active)
             except FutureCeleryError as exc:
                 _leave_out(report.left_out, path, job.label, str(exc))
             else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils.module_loading import autodiscover_modules
 
@@ -115,21 +115,7 @@ class Schedule:
             if active is None:
                 row = RecurringJob.objects.filter(label=job.label).only("active").first()
                 active = row.active if row is not None else job.scheduled
-            saved.append(
-                recurring_jobs.recurring(
-                    job.label,
-                    job.callable,
-                    every=job.every,
-                    at=job.at,
-                    cron=job.cron,
-                    kwargs=job.kwargs,
-                    description=job.description,
-                    active=active,
-                    source=RecurringJob.SOURCE_CODE,
-                    pass_pk=True,
-                    **job.options,
-                )
-            )
+            saved.append(save(job, RecurringJob.SOURCE_CODE, active))
         return saved
 
 
@@ -146,3 +132,42 @@ def discover() -> list[RecurringJob]:
     """autodiscover(), then save the registry's jobs."""
     autodiscover()
     return schedule.save()
+
+
+class JobSpec(Protocol):
+    """A job of the scheduler as the registry or the INI file gives it."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def callable(self) -> str: ...
+    @property
+    def every(self) -> str | int | None: ...
+    @property
+    def at(self) -> str | None: ...
+    @property
+    def cron(self) -> str | None: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def kwargs(self) -> dict[str, Any]: ...
+    @property
+    def options(self) -> dict[str, Any]: ...
+
+
+def save(job: JobSpec, source: str, active: bool) -> RecurringJob:
+    """Save ``job`` as a recurring job from ``source`` (by label; its callback gets the
+    recurring job's ``pk``, as superdjango's did)."""
+    return recurring_jobs.recurring(
+        job.label,
+        job.callable,
+        every=job.every,
+        at=job.at,
+        cron=job.cron,
+        kwargs=job.kwargs,
+        description=job.description,
+        active=active,
+        source=source,
+        pass_pk=True,
+        **job.options,
+    )

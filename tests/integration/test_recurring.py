@@ -268,7 +268,7 @@ def test_the_admin_lists_recurring_jobs_and_their_last_runs(admin_client):
     )
     engine.make_occurrences()
     page = admin_client.get("/admin/future_celery/recurringjob/").content.decode()
-    assert "listed" in page and "every 1 hour" in page.replace("every hour", "every 1 hour")
+    assert "listed" in page and "every hour" in page  # recurrence.describe()
     assert f"/admin/future_celery/scheduledjob/{occurrences(job)[0].pk}/change/" in page
     runs = admin_client.get(f"/admin/future_celery/scheduledjob/?recurring__exact={job.pk}")
     assert runs.status_code == 200
