@@ -6,6 +6,7 @@ from typing import Any
 from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core import checks
+from django.db import connections
 
 from . import conf
 
@@ -60,6 +61,56 @@ def check_lookahead_covers_a_tick(
                     f"{conf.DEFAULTS['LOOKAHEAD']:g} s and {conf.DEFAULTS['TICK_INTERVAL']:g} s)."
                 ),
                 id="future_celery.W002",
+            )
+        ]
+    return []
+
+
+# MySQL 8 and MariaDB 10.6 are the first with SELECT ... FOR UPDATE SKIP LOCKED, which lets
+# several beats, workers and runners take jobs without waiting on each other's locks.
+MYSQL_MINIMUM, MARIADB_MINIMUM = (8, 0, 11), (10, 6)
+
+
+@checks.register(checks.Tags.database)
+def check_mysql_server(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """On MySQL or MariaDB (checked where Django checks the database: migrate, or
+    check --database): a server new enough, and time zone tables loaded."""
+    messages: list[checks.CheckMessage] = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "mysql":
+            continue
+        messages += _mysql_server_messages(alias, connection)
+    return messages
+
+
+def _mysql_server_messages(alias: str, connection: Any) -> list[checks.CheckMessage]:
+    name = "MariaDB" if connection.mysql_is_mariadb else "MySQL"
+    minimum = MARIADB_MINIMUM if connection.mysql_is_mariadb else MYSQL_MINIMUM
+    version = connection.mysql_version
+    if version < minimum:
+        return [
+            checks.Error(
+                f"future_celery needs {name} {'.'.join(map(str, minimum))} or newer for "
+                f"SELECT ... FOR UPDATE SKIP LOCKED; database {alias!r} is {name} "
+                f"{'.'.join(map(str, version))}.",
+                hint=f"Upgrade the {name} server, or use PostgreSQL.",
+                id="future_celery.E002",
+            )
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONVERT_TZ('2000-01-01 00:00:00', 'UTC', 'Europe/Berlin')")
+        (converted,) = cursor.fetchone()
+    if converted is None:
+        return [
+            checks.Warning(
+                f"{name} on database {alias!r} has no time zone tables: with USE_TZ, "
+                "Django's per-day, per-month and per-year queries (the admin's date "
+                "hierarchy of jobs) find nothing.",
+                hint="Load them: mysql_tzinfo_to_sql /usr/share/zoneinfo | mysql -u root mysql",
+                id="future_celery.W003",
             )
         ]
     return []

@@ -329,6 +329,9 @@ def start_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     conn = default_connection()
     now = _sql_time(timezone.now(), conn)
     params = [RUNNING, now, now, worker, now, job_id, QUEUED, task_id, now]
+    if conn.vendor == "mysql":  # no UPDATE ... RETURNING: the claim, then the row
+        won, _ = execute_hot(_claim_sql(conn.vendor), params)
+        return Job.objects.filter(pk=job_id).first() if won else None
     _, row = execute_hot(_claim_sql(conn.vendor, _unflushed(conn)), params, returning=True)
     if row is None:
         return None
@@ -344,8 +347,8 @@ def _claim_sql(vendor: str, unflushed: bool = False) -> str:
         f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s"
         f"{_UNFLUSH if unflushed else ''} "
         f"WHERE id = %s AND {_STATUS_IS} AND task_id = %s "
-        "AND (time_slot_end IS NULL OR time_slot_end > %s) "
-        f"RETURNING {columns}"
+        "AND (time_slot_end IS NULL OR time_slot_end > %s)"
+        + ("" if vendor == "mysql" else f" RETURNING {columns}")
     )
 
 

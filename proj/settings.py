@@ -9,7 +9,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def database_from_url(url: str) -> dict:
-    """A DATABASES entry from a URL: postgres://user:pass@host:port/name or sqlite:///path."""
+    """A DATABASES entry from a URL: postgres://user:pass@host:port/name,
+    mysql://user:pass@host:port/name (MySQL 8 or MariaDB 10.6 and newer) or sqlite:///path."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
         name = unquote(parts.path[1:]) if parts.path not in ("", "/") else ":memory:"
@@ -22,6 +23,16 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(parts.password or ""),
             "HOST": parts.hostname or "",
             "PORT": str(parts.port or ""),
+        }
+    if parts.scheme in ("mysql", "mariadb"):
+        return {
+            "ENGINE": "django.db.backends.mysql",
+            "NAME": unquote(parts.path.lstrip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": {"charset": "utf8mb4"},
         }
     raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} in {url!r}")
 

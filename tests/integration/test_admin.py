@@ -41,11 +41,16 @@ def viewer(client):
 
 
 def make_jobs(count):
+    """``count`` jobs a minute apart, all on tomorrow's date (at midnight the date hierarchy
+    would show two days, with one query more)."""
     note, tag = Note.objects.create(title="a note"), Tag.objects.create(name="t")
     statuses = [s for s, _ in ScheduledJob.STATUS_CHOICES]
+    noon = timezone.localtime().replace(hour=12, minute=0) + dt.timedelta(days=1)
     for i in range(count):
         job = schedule_job(
-            f"{i + 1}m", "remind" if i % 2 else "shout", content_object=note if i % 2 else tag
+            noon + dt.timedelta(minutes=i),
+            "remind" if i % 2 else "shout",
+            content_object=note if i % 2 else tag,
         )
         ScheduledJob.objects.filter(pk=job.pk).update(status=statuses[i % len(statuses)])
 

@@ -308,13 +308,20 @@ def test_due_jobs_are_handed_to_celery_after_the_commit(
     assert len(callbacks) == 1  # one dispatch, of the due job, once the import commits
 
 
+@pytest.mark.django_db(transaction=True)  # DDL (MySQL's cannot be rolled back)
 def test_without_the_table_it_says_so():
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE background_task")  # rolled back with the test
-    with pytest.raises(BackgroundTaskTableMissing):
-        importers.import_background_tasks()
-    with pytest.raises(CommandError, match="there is no 'background_task' table in the database"):
-        run_command()
+    with connection.schema_editor() as editor:
+        editor.delete_model(Task)
+    try:
+        with pytest.raises(BackgroundTaskTableMissing):
+            importers.import_background_tasks()
+        with pytest.raises(
+            CommandError, match="there is no 'background_task' table in the database"
+        ):
+            run_command()
+    finally:
+        with connection.schema_editor() as editor:
+            editor.create_model(Task)
 
 
 def test_the_table_is_what_matters_not_the_installed_app(change_the_import_line, settings):

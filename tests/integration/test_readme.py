@@ -13,7 +13,13 @@ from future_celery import ScheduledJob, conf
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # The database vendor each DATABASE_URL scheme names (proj/settings.py; SQLite when unset).
-VENDORS = {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite"}
+VENDORS = {
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
 
 
 def readme_examples() -> str:

@@ -341,7 +341,8 @@ def test_schedule_job_goes_through_the_connections_execute_wrappers_and_query_lo
 
     with CaptureQueriesContext(connection) as logged, connection.execute_wrapper(wrapper):
         schedule_job("1h", "proj.demo.jobs.say_hello")
-    assert [sql.split()[:3] for sql in seen] == [["INSERT", "INTO", '"future_celery_scheduledjob"']]
+    table = connection.ops.quote_name("future_celery_scheduledjob")
+    assert [sql.split()[:3] for sql in seen] == [["INSERT", "INTO", table]]
     assert "INSERT INTO" in logged.captured_queries[-1]["sql"]
 
 
