@@ -6,10 +6,18 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3.12
 export PYENV_VERSION ?= $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.12(\.|$$)' | tail -n1)
 PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+# The test passes beside the main one use databases of their own on the same servers.
+PG_URL_DJANGO52 ?= postgres://postgres@127.0.0.1:5432/test
+MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 SQLITE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
 PORT ?= 8000
+# Django 5.2 LTS on Python 3.12, and on Python 3.11 (through pyenv when installed so).
+VENV_DJANGO52 := .venv-django52
+VENV_PY311 := .venv-py311
+PYTHON311 ?= python3.11
+PY311_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.|$$)' | tail -n1)
 
-.PHONY: run test test-postgresql test-sqlite test-packaging bench bench-quick lint messages clean
+.PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages clean
 
 # The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
 $(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
@@ -26,18 +34,76 @@ run: $(VENV)/.installed
 	@echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --port=5555"
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH DATABASE_URL=$${DATABASE_URL:-$(SQLITE_URL)} PORT=$(PORT) honcho start -f Procfile
 
-test: $(VENV)/.installed lint
-	scripts/ensure-services
-	$(MAKE) --no-print-directory test-postgresql
-	$(MAKE) --no-print-directory test-sqlite
+# MySQL's driver compiles against the client library (Debian: libmariadb-dev, pkg-config).
+$(VENV)/.mysql: $(VENV)/.installed
+	scripts/ensure-mysql-client
+	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[redis,postgres,mysql]"
+	touch $@
 
-# The whole suite on PostgreSQL (with Redis and real Celery processes).
+# Django 5.2 with the wheel of this tree (pip builds it) and the test tools.
+$(VENV_DJANGO52)/.installed: setup.py pyproject.toml requirements/constraints-django52.txt requirements/test.txt
+	rm -rf $(VENV_DJANGO52)
+	$(PYTHON) -m venv $(VENV_DJANGO52)
+	$(VENV_DJANGO52)/bin/python -m pip install -q --upgrade pip
+	$(VENV_DJANGO52)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
+	  -r requirements/test.txt ".[redis,postgres,tasks]"
+	touch $@
+
+$(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-django52.txt requirements/test.txt
+	@PYENV_VERSION=$(PY311_PYENV) $(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11)' \
+	  || { echo "ERROR: Python 3.11 is needed for the Django 5.2 pass on 3.11 ($(PYTHON311) not found); set PYTHON311=/path/to/python3.11"; exit 1; }
+	rm -rf $(VENV_PY311)
+	PYENV_VERSION=$(PY311_PYENV) $(PYTHON311) -m venv $(VENV_PY311)
+	$(VENV_PY311)/bin/python -m pip install -q --upgrade pip
+	$(VENV_PY311)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
+	  -r requirements/test.txt ".[redis,tasks]"
+	touch $@
+
+# The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.0) and, beside it, the passes on
+# the other databases and Django 5.2, which use Redis and databases of their own; then the
+# two fault scenarios that stop the machine's PostgreSQL and RabbitMQ, alone.
+test: $(VENV)/.installed $(VENV)/.mysql $(VENV_DJANGO52)/.installed $(VENV_PY311)/.installed lint
+	scripts/ensure-services
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-beside
+	$(MAKE) --no-print-directory test-service-restarts
+
+# The whole suite on PostgreSQL (with Redis and RabbitMQ and real Celery processes), but for
+# the two scenarios that stop the machine's services (test-service-restarts).
 test-postgresql:
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite" -k "not the_machines" $(PYTEST_ARGS)
+
+test-service-restarts:
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite" -k "the_machines" $(PYTEST_ARGS)
+
+test-beside:
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-mysql
+	$(MAKE) --no-print-directory test-django52
+	$(MAKE) --no-print-directory test-py311
 
 # The core (no Celery engine) on SQLite, the zero-install default.
 test-sqlite:
-	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 $(PY) -m pytest -m "not postgresql and not engine and not packaging" $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
+	  $(PY) -m pytest -m "not postgresql and not engine and not packaging" $(PYTEST_ARGS)
+
+# Everything that applies to MariaDB/MySQL (the engine and the fault scenarios included), on
+# Redis.
+test-mysql:
+	DATABASE_URL=$(MYSQL_URL) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
+	  $(PY) -m pytest -m "not postgresql and not sqlite and not packaging" \
+	  -k "not rabbitmq and not the_machines" $(PYTEST_ARGS)
+
+# Django 5.2 LTS on Python 3.12: the core and the engine's tests on PostgreSQL, on Redis.
+test-django52: $(VENV_DJANGO52)/.installed
+	DATABASE_URL=$(PG_URL_DJANGO52) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \
+	  $(VENV_DJANGO52)/bin/python -m pytest -m "not sqlite and not packaging" -k "not rabbitmq" \
+	  tests/unit tests/integration $(PYTEST_ARGS)
+
+# Django 5.2 LTS on Python 3.11: the core on SQLite.
+test-py311: $(VENV_PY311)/.installed
+	DATABASE_URL=sqlite:///$(CURDIR)/test-py311.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
+	  $(VENV_PY311)/bin/python -m pytest -m "not postgresql and not engine and not packaging" \
+	  tests/unit tests/integration $(PYTEST_ARGS)
 
 # The sdist and the wheel, installed in a new venv (part of test-postgresql; alone here).
 test-packaging: $(VENV)/.installed
@@ -61,4 +127,4 @@ messages: $(VENV)/.installed
 	cd future_celery && ../$(PY) ../manage.py compilemessages
 
 clean:
-	rm -rf $(VENV) *.egg-info build dist db.sqlite3* test-core.sqlite3*
+	rm -rf $(VENV) $(VENV_DJANGO52) $(VENV_PY311) *.egg-info build dist db.sqlite3* test-*.sqlite3*

@@ -16,8 +16,8 @@ setup(
     long_description=(HERE / "README.md").read_text(),
     long_description_content_type="text/markdown",
     license_expression="BSD-3-Clause",
-    # The Python CI runs (the Makefile's PYTHON; Django 6.0 needs 3.12).
-    python_requires=">=3.12",
+    # Django 6.0 needs 3.12; Django 5.2 runs on 3.11 too (make test runs both).
+    python_requires=">=3.11",
     # Ranges of what is supported; CI tests the pins in requirements/constraints.txt (Django
     # 6.0). Django 5.2, the LTS (db_default needs 5.0), with django-celery-beat 2.8 (2.9 is
     # the one for Django 6.0; it stops before 6.1, which is untested here). kombu 5.7 is the
@@ -40,6 +40,11 @@ setup(
         # psycopg 3; future_celery.pg_direct uses some of its internals (checked by
         # tests/unit/test_private_apis.py).
         "postgres": ["psycopg[binary]>=3.2,<4"],
+        # MySQL 8 or MariaDB 10.6 and newer (Django's driver; it compiles against the
+        # client library: Debian's libmariadb-dev and pkg-config).
+        "mysql": ["mysqlclient>=2.2.1"],
+        # Django's Tasks framework on Django 5.2 (Django 6.0 has it as django.tasks).
+        "tasks": ["django-tasks>=0.12"],
     },
     # celery beat -S future_celery, as django-celery-beat's -S django.
     entry_points={
@@ -62,6 +67,7 @@ setup(
         "Framework :: Django :: 5.2",
         "Framework :: Django :: 6.0",
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.12",
         "Typing :: Typed",
     ],

@@ -21,7 +21,7 @@ class FutureCeleryConfig(AppConfig):
             cancel=lifecycle.cancel, reschedule=scheduling.reschedule_job
         )
         signal_handlers.connect()
-        # Django's Tasks backend, where there is django.tasks (Django 6): its hooks run the
+        # Django's Tasks backend, where there is django.tasks (Django 6) or its backport: its hooks run the
         # rows of Django tasks (see front_doors).
-        if importlib.util.find_spec("django.tasks") is not None:
+        if any(importlib.util.find_spec(name) for name in ("django.tasks", "django_tasks")):
             from . import tasks_backend  # noqa: F401

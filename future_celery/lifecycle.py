@@ -133,10 +133,12 @@ def take_for_resend(candidates: QuerySet[Job], now: dt.datetime) -> list[tuple]:
     return rows
 
 
-def start_in_process(job: Job, worker: str, now: dt.datetime | None = None) -> bool:
+def start_in_process(
+    job: Job, worker: str, now: dt.datetime | None = None, pid: int | None = None
+) -> bool:
     """scheduled or queued → running, for the in-process runner: ``job`` (attempts + 1) if
-    it is still in the status it was read with; True if this process won it. A worker that
-    gets the job's message later finds it taken."""
+    it is still in the status it was read with, as run by ``worker`` in process ``pid``;
+    True if this process won it. A worker that gets the job's message later finds it taken."""
     if job.status not in (SCHEDULED, QUEUED):
         raise InvalidJobState(f"job #{job.pk} is {job.status}: only a due job can be started")
     now = now or timezone.now()
@@ -147,11 +149,13 @@ def start_in_process(job: Job, worker: str, now: dt.datetime | None = None) -> b
         execution_end=None,
         heartbeat=now,
         worker=worker,
+        worker_pid=pid,
         updated=now,
     )
     if won:
         job.status, job.attempts, job.execution_start = RUNNING, job.attempts + 1, now
         job.execution_end, job.heartbeat, job.worker = None, now, worker
+        job.worker_pid = pid
     return bool(won)
 
 
@@ -317,10 +321,11 @@ def _sql_time(value: dt.datetime, conn: Any) -> object:
     return conn.ops.adapt_datetimefield_value(value)
 
 
-def start_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
-    """queued → running, for the worker that got message ``task_id``, in one round trip:
-    the job, if it is still queued under this task id and has not expired. None when
-    another delivery, a later dispatch, a cancel or an expiry got there first.
+def start_delivered(job_id: int, task_id: str, worker: str, pid: int | None = None) -> Job | None:
+    """queued → running, for the worker that got message ``task_id`` (``worker``: its node
+    name; ``pid``: the process running the job), in one round trip: the job, if it is still
+    queued under this task id and has not expired. None when another delivery, a later
+    dispatch, a cancel or an expiry got there first.
 
     On PostgreSQL, outside a transaction, the claim commits without waiting for its WAL
     flush (see _unflushed; the statement sets synchronous_commit off for its own transaction,
@@ -328,7 +333,7 @@ def start_delivered(job_id: int, task_id: str, worker: str) -> Job | None:
     other on the server."""
     conn = default_connection()
     now = _sql_time(timezone.now(), conn)
-    params = [RUNNING, now, now, worker, now, job_id, QUEUED, task_id, now]
+    params = [RUNNING, now, now, worker, pid, now, job_id, QUEUED, task_id, now]
     if conn.vendor == "mysql":  # no UPDATE ... RETURNING: the claim, then the row
         won, _ = execute_hot(_claim_sql(conn.vendor), params)
         return Job.objects.filter(pk=job_id).first() if won else None
@@ -344,7 +349,7 @@ def _claim_sql(vendor: str, unflushed: bool = False) -> str:
     columns = ", ".join(connection.ops.quote_name(column_of(f)) for f in Job._meta.concrete_fields)
     return (
         f"UPDATE {table} SET status = %s, attempts = attempts + 1, execution_start = %s, "
-        f"execution_end = NULL, heartbeat = %s, worker = %s, updated = %s"
+        f"execution_end = NULL, heartbeat = %s, worker = %s, worker_pid = %s, updated = %s"
         f"{_UNFLUSH if unflushed else ''} "
         f"WHERE id = %s AND {_STATUS_IS} AND task_id = %s "
         "AND (time_slot_end IS NULL OR time_slot_end > %s)"

@@ -176,7 +176,11 @@ class ScheduledJob(models.Model):
     time_limit = models.FloatField(_("time limit (s)"), null=True, blank=True)
 
     task_id = models.CharField(_("Celery task id"), max_length=255, blank=True, default="")
+    # The worker's name as Celery and Flower show it (its node name, e.g. celery@host; for
+    # the in-process runners, e.g. runscheduledjobs@host), and the pid of the process that
+    # ran the attempt (a prefork worker's pool process).
     worker = models.CharField(_("worker"), max_length=255, blank=True, default="")
+    worker_pid = models.PositiveIntegerField(_("worker process id"), null=True, blank=True)
     # When the last message of this attempt was sent, and how many were sent (a message not
     # taken up in time is sent again, under the same task id: see dispatch.republish_stale).
     queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)

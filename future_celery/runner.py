@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
+import socket
 import threading
 import time
 import traceback
@@ -23,6 +24,7 @@ from .locks import runner_lock
 from .models import ScheduledJob
 
 logger = logging.getLogger(__name__)
+# The in-process runners (a job's row names its worker after them: see node_name).
 RUNNER = "runscheduledjobs"
 PROCESS_TASKS = "process_tasks"
 
@@ -67,7 +69,7 @@ def run_due(
         recurring_jobs.make_occurrences(now)
         # Fetched one at a time, so that jobs created or cancelled meanwhile are seen.
         while job := _next_due(now):
-            error = _run_one(job, report, delete_completed, RUNNER)
+            error = _run_one(job, report, delete_completed, node_name(RUNNER))
             if error is not None and stop_on_error:
                 error.add_note(
                     f"future_celery: raised by job #{job.pk} "
@@ -109,11 +111,17 @@ def process(
             for job in batch:
                 if stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
                     break
-                _run_one(job, report, False, f"{PROCESS_TASKS}:{os.getpid()}")
+                _run_one(job, report, False, node_name(PROCESS_TASKS))
             if not batch:
                 wait = sleep if deadline is None else min(sleep, deadline - time.monotonic())
                 stop.wait(max(wait, 0))
     return report
+
+
+def node_name(runner: str) -> str:
+    """The worker name a job's row gets when ``runner`` (RUNNER or PROCESS_TASKS) runs it in
+    this process: ``runner@host``."""
+    return f"{runner}@{socket.gethostname()}"
 
 
 def _run_one(
@@ -121,7 +129,7 @@ def _run_one(
 ) -> BaseException | None:
     """Claim and run ``job`` as ``worker``, recording the outcome on its row and in
     ``report``; the exception it raised, if it failed."""
-    if not lifecycle.start_in_process(job, worker=worker, now=timezone.now()):
+    if not lifecycle.start_in_process(job, worker=worker, now=timezone.now(), pid=os.getpid()):
         return None  # a Celery worker, another runner, or a cancel got there first
     try:
         with heartbeat.beating(job.pk):

@@ -40,8 +40,8 @@ def run_job(self: Task[[int], str | None], job_id: int) -> str | None:
     """Claim job ``job_id`` for this message and run it. A duplicate or stale delivery, or a
     message for a cancelled, expired or finished job, does nothing. A failure propagates to
     Celery; the task_failure handler writes it to the row."""
-    worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
-    job = _start_delivered(job_id, self.request.id, worker)
+    # The worker's node name as Celery and Flower show it; the pool process apart.
+    job = _start_delivered(job_id, self.request.id, self.request.hostname or "worker", os.getpid())
     if job is None:
         if _expire_delivered(job_id, self.request.id):
             logger.info("Job #%s expired before it could start", job_id)

@@ -1,4 +1,5 @@
-"""Django's Tasks framework (``django.tasks``) on future_celery's rows.
+"""Django's Tasks framework (``django.tasks``, or the django-tasks backport on Django 5.2:
+see tasks_api) on future_celery's rows.
 
     TASKS = {"default": {"BACKEND": "future_celery.tasks_backend.FutureCeleryBackend"}}
 
@@ -9,7 +10,7 @@ job; the hooks registered here (see front_doors) give the task its TaskContext, 
 Django's task signals and keep its return value as JSON. A TaskResult is read from the
 row, by its id (the row's primary key), in any process.
 
-Imported by the app's ready() when django.tasks is importable."""
+Imported by the app's ready() when the framework is importable."""
 
 from __future__ import annotations
 
@@ -26,20 +27,6 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.dispatch import Signal
-from django.tasks import DEFAULT_TASK_QUEUE_NAME, task_backends
-from django.tasks.backends.base import BaseTaskBackend
-from django.tasks.base import (
-    DEFAULT_TASK_PRIORITY,
-    TASK_MAX_PRIORITY,
-    TASK_MIN_PRIORITY,
-    Task,
-    TaskContext,
-    TaskError,
-    TaskResult,
-    TaskResultStatus,
-)
-from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist
-from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils.json import normalize_json
 
 from . import callables, conf, front_doors, scheduling, serialization
@@ -50,6 +37,24 @@ from .exceptions import (
     ReturnValueNotStorable,
 )
 from .models import ScheduledJob
+from .tasks_api import (
+    DEFAULT_TASK_PRIORITY,
+    DEFAULT_TASK_QUEUE_NAME,
+    TASK_MAX_PRIORITY,
+    TASK_MIN_PRIORITY,
+    BaseTaskBackend,
+    InvalidTask,
+    Task,
+    TaskContext,
+    TaskError,
+    TaskResult,
+    TaskResultDoesNotExist,
+    TaskResultStatus,
+    task_backends,
+    task_enqueued,
+    task_finished,
+    task_started,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,6 @@
 """Settings of the example project. Everything that differs between machines comes from the
-environment, with defaults that work on a fresh machine (SQLite file, local Redis)."""
+environment, with defaults that work on a fresh machine (SQLite file, local Redis; `make run`
+picks kombu's filesystem transport instead when there is no Redis: scripts/choose-broker)."""
 
 import os
 from pathlib import Path
@@ -35,6 +36,36 @@ def database_from_url(url: str) -> dict:
             "OPTIONS": {"charset": "utf8mb4"},
         }
     raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} in {url!r}")
+
+
+# The folders of kombu's filesystem transport: messages (in and out), processed, control.
+_FILESYSTEM_FOLDERS = ("messages", "processed", "control")
+
+
+def broker_transport_options(url: str, folder: str | Path | None = None) -> dict:
+    """CELERY_BROKER_TRANSPORT_OPTIONS for the broker at ``url``. For kombu's filesystem
+    transport (filesystem://, what `make run` falls back to without Redis) these are its
+    folders: all in ``folder`` (default CELERY_BROKER_FOLDER, or .broker/ in the project),
+    made if missing, so that the web, worker and beat processes of one machine share them."""
+    # Redis redelivers an unacknowledged message after this many seconds. future_celery only
+    # publishes jobs due within the look-ahead (seconds), so an hour is far above it (a job's
+    # message is acknowledged when the job starts, so long jobs do not matter).
+    options: dict = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+    if url.startswith("filesystem://"):
+        root = Path(folder or os.environ.get("CELERY_BROKER_FOLDER", BASE_DIR / ".broker"))
+        messages, processed, control = (root.resolve() / name for name in _FILESYSTEM_FOLDERS)
+        for path in (messages, processed, control):
+            path.mkdir(parents=True, exist_ok=True)
+        options.update(
+            # one folder in and out: every process both publishes and (a worker) consumes
+            data_folder_in=str(messages),
+            data_folder_out=str(messages),
+            # kept messages go here if store_processed is turned on (off by default)
+            processed_folder=str(processed),
+            # the exchanges' bindings: without them, one process's queues are unknown to another
+            control_folder=str(control),
+        )
+    return options
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
@@ -129,12 +160,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Redis redelivers an unacknowledged message after this many seconds. future_celery only
-# publishes jobs due within the look-ahead (seconds), so an hour is far above it (a job's
-# message is acknowledged when the job starts, so long jobs do not matter).
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
-}
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # kombu's Redis transport, fixed so that a worker survives a Redis restart (see module).
     CELERY_BROKER_TRANSPORT = "future_celery.redis_transport:Transport"

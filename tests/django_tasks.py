@@ -2,8 +2,7 @@
 
 import asyncio
 
-from django.tasks import task
-
+from future_celery.tasks_api import task
 from proj.demo.models import Note
 
 # The labels of order_of_runs() in the order they ran in this process.

@@ -3,7 +3,7 @@
 import os
 
 from proj.settings import *  # noqa: F403
-from proj.settings import BASE_DIR, DATABASES
+from proj.settings import BASE_DIR, DATABASES, broker_transport_options
 from tests.brokers import transport_for
 
 # django-background-tasks itself (its table and its @background), for the tests of
@@ -22,6 +22,11 @@ CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:
 # proj chose its transport from its own URL; this one's follows the URL above (our Redis
 # transport for Redis, kombu's default for amqp://), also in the workers the tests start.
 CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
+# And its options: for filesystem:// (kombu's filesystem transport) folders of the tests' own,
+# beside those of a `make run` (TEST_CELERY_BROKER_FOLDER for others).
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
+    CELERY_BROKER_URL, os.environ.get("TEST_CELERY_BROKER_FOLDER", BASE_DIR / ".broker" / "tests")
+)
 
 # Short intervals, so that the engine's tests (and the processes they start, which use these
 # settings too) see ticks, heartbeats and retries within seconds. With

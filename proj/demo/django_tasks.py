@@ -5,7 +5,10 @@ returns a JSON value, which its TaskResult gives back in any process."""
 import asyncio
 import os
 
-from django.tasks import task
+try:
+    from django.tasks import task  # Django 6.0
+except ImportError:  # Django 5.2: the django-tasks backport
+    from django_tasks import task
 from django.utils import timezone
 
 from .models import Execution

@@ -4,7 +4,10 @@ tests can see when and where each was sent."""
 
 import os
 
-from django.tasks.signals import task_enqueued, task_finished, task_started
+try:
+    from django.tasks.signals import task_enqueued, task_finished, task_started  # Django 6.0
+except ImportError:  # Django 5.2: the django-tasks backport
+    from django_tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 
 from .models import Execution

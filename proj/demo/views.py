@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from future_celery import ScheduledJob, schedule_job
+from future_celery.admin import STATUS_COLOURS
 
 JOBS = {
     "say_hello": "proj.demo.jobs.say_hello",
@@ -51,8 +52,18 @@ def index(request):
             f"Scheduled job #{job.pk} ({job.callable_name}) for {job.time_slot_start:%H:%M:%S} UTC.",
         )
         return redirect("demo:index")
-    jobs = ScheduledJob.objects.order_by("-id")[:20]
-    return render(request, "demo/index.html", {"form": form, "jobs": jobs})
+    jobs = list(ScheduledJob.objects.order_by("-id")[:20])
+    for job in jobs:
+        job.colour = STATUS_COLOURS.get(job.status, "inherit")
+    # admin/base_site.html, which the page extends, shows the user links to staff only.
+    user = request.user
+    context = {
+        "form": form,
+        "jobs": jobs,
+        "title": "Schedule a job",
+        "has_permission": user.is_active and user.is_staff,
+    }
+    return render(request, "demo/index.html", context)
 
 
 @require_POST

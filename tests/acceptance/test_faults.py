@@ -82,7 +82,7 @@ def test_a_pool_child_killed_mid_job_is_retried_once(procs, broker):
         "0s", "proj.demo.jobs.stall_first_attempt", args=["child-kill-0"], max_attempts=2
     )
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
-    pid = int(ScheduledJob.objects.get(pk=job.pk).worker.rsplit(":", 1)[1])
+    pid = ScheduledJob.objects.get(pk=job.pk).worker_pid
     assert pid in procs[0].child_pids()
     os.kill(pid, signal.SIGKILL)
     assert wait_until(

@@ -108,7 +108,7 @@ def test_a_pool_process_killed_mid_job_is_retried_as_lost(defaults, procs):
     procs += [start_worker(defaults), start_beat(defaults)]
     job = schedule_job("0s", "proj.demo.jobs.stall_first_attempt", args=["child-lost"])
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).status == "running", 20)
-    pid = int(ScheduledJob.objects.get(pk=job.pk).worker.rsplit(":", 1)[1])
+    pid = ScheduledJob.objects.get(pk=job.pk).worker_pid
     os.kill(pid, signal.SIGKILL)
     assert wait_until(lambda: ScheduledJob.objects.get(pk=job.pk).is_finished, 60, interval=0.5)
     job.refresh_from_db()

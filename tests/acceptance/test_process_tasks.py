@@ -112,7 +112,7 @@ def test_two_process_tasks_and_a_celery_worker_run_each_job_once(started, broker
     runners = set(
         ScheduledJob.objects.filter(args__0__startswith="beside-").values_list("worker", flat=True)
     )
-    assert "process_tasks" in {name.split(":")[0] for name in runners}, runners
+    assert "process_tasks" in {name.split("@")[0] for name in runners}, runners
 
 
 @pytest.mark.sqlite

@@ -2,12 +2,14 @@
 worker has started, and a job never runs twice, whoever gets there first."""
 
 import datetime as dt
+import os
 import subprocess
 
 import pytest
 from django.utils import timezone
 
 from future_celery import ScheduledJob, run_jobs, schedule_job, schedule_jobs
+from future_celery.runner import RUNNER, node_name
 from proj.demo.models import Execution
 from tests.conftest import base_env
 from tests.processes import start_worker, wait_until
@@ -24,7 +26,7 @@ def test_a_job_handed_to_the_broker_with_no_worker_runs_in_the_runner_once(broke
 
     job.refresh_from_db()
     assert report.completed == [job.pk] and job.status == "complete"
-    assert job.worker == "runscheduledjobs"
+    assert job.worker == node_name(RUNNER) and job.worker_pid == os.getpid()
     # A worker that starts later gets the message and finds the job taken.
     worker = start_worker(base_env())
     try:
@@ -70,6 +72,6 @@ def test_a_worker_racing_the_runner_runs_each_job_once(broker, manage_py):
     assert sorted(labels) == sorted(f"race-{i}" for i in range(300))  # each once
     by = dict.fromkeys(["runscheduledjobs", "worker"], 0)
     for name in ScheduledJob.objects.filter(pk__in=ids).values_list("worker", flat=True):
-        by["runscheduledjobs" if name == "runscheduledjobs" else "worker"] += 1
+        by["runscheduledjobs" if name.startswith("runscheduledjobs@") else "worker"] += 1
     assert by["runscheduledjobs"] > 0 and by["worker"] > 0, by  # both took some
     assert f"{by['runscheduledjobs']} completed, 0 failed" in runner.stdout

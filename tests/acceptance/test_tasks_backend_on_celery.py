@@ -12,8 +12,9 @@ import os
 import subprocess
 
 import pytest
-from django.tasks import default_task_backend
 
+from future_celery import ScheduledJob
+from future_celery.tasks_api import default_task_backend
 from proj.demo.models import Execution
 from tests.conftest import base_env
 from tests.processes import wait_until
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 # Printed by another process: each result as Django's API gives it.
 READ_BACK = """
 import json, sys
-from django.tasks import default_task_backend as backend
+from future_celery.tasks_api import default_task_backend as backend
 out = {}
 for name, result_id in json.loads(sys.argv[-1]).items():
     r = backend.get_result(result_id)
@@ -99,4 +100,6 @@ def test_tasks_enqueued_by_a_view_run_on_the_worker_and_are_read_back_elsewhere(
     fail_signals = signals_of(fail_id)
     assert fail_signals[f"task_enqueued:{fail_id}:READY"] == web
     finished_pid = fail_signals[f"task_finished:{fail_id}:FAILED"]
-    assert finished_pid != web and results["fail"]["worker_ids"][0].endswith(f":{finished_pid}")
+    failed_row = ScheduledJob.objects.get(pk=int(fail_id))
+    assert finished_pid != web and failed_row.worker_pid == finished_pid
+    assert results["fail"]["worker_ids"] == [failed_row.worker]

@@ -11,6 +11,7 @@ from kombu import Connection, Queue
 
 from future_celery import ScheduledJob, dispatch, schedule_job
 from future_celery.tasks import run_job
+from proj.celery import app
 from proj.demo.models import Execution
 from tests.processes import start_worker, wait_until
 
@@ -36,6 +37,14 @@ def test_a_job_due_now_runs_on_the_worker_and_writes_its_result(worker):
     assert job.status == "complete" and job.return_value == "5" and job.attempts == 1
     assert job.worker.startswith("w") and job.task_id.startswith(f"fc-{job.pk}-")
     assert job.execution_start >= job.time_slot_start and job.execution_end >= job.execution_start
+
+
+def test_a_job_names_its_worker_as_celery_does_and_the_pool_process_apart(worker):
+    job = finished(schedule_job("0s", "proj.demo.jobs.add", args=[1, 1]))
+    stats = app.control.inspect(timeout=5).stats() or {}  # what `celery inspect stats` shows
+    assert job.worker in stats, (job.worker, list(stats))
+    assert job.worker_pid in stats[job.worker]["pool"]["processes"]
+    assert job.worker_pid in worker.child_pids()  # a live pool process of that worker
 
 
 def test_jobs_start_at_their_eta_not_before(worker):

@@ -35,7 +35,7 @@ def queued(callable_name="tests.integration.test_hot_path.no_query", args=(), ta
 
 
 def claimed(job, task_id="t-1"):
-    claimed_job = lifecycle.start_delivered(job.pk, task_id, "w:1")
+    claimed_job = lifecycle.start_delivered(job.pk, task_id, "w@host", 4242)
     assert claimed_job is not None
     return claimed_job
 
@@ -84,11 +84,14 @@ def test_claims_past_the_prepare_threshold_and_after_a_reconnect():
     jobs = [queued(task_id=f"t-{i}") for i in range(8)]
     for i, job in enumerate(jobs[:6]):  # psycopg prepares the statement after 5 runs
         assert claimed(job, f"t-{i}").status == "running"
-    assert lifecycle.start_delivered(jobs[0].pk, "t-0", "w:1") is None  # already claimed
-    assert lifecycle.start_delivered(jobs[6].pk, "another message", "w:1") is None
+    assert lifecycle.start_delivered(jobs[0].pk, "t-0", "w@host", 1) is None  # already claimed
+    assert lifecycle.start_delivered(jobs[6].pk, "another message", "w@host", 1) is None
     connection.close()
     assert claimed(jobs[6], "t-6").attempts == 1
-    assert claimed(jobs[7], "t-7").worker == "w:1"
+    last = claimed(jobs[7], "t-7")
+    assert (last.worker, last.worker_pid) == ("w@host", 4242)
+    last.refresh_from_db()
+    assert (last.worker, last.worker_pid) == ("w@host", 4242)
 
 
 def _scalar(sql):

@@ -1,4 +1,6 @@
 import datetime as dt
+import os
+import socket
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -94,7 +96,8 @@ def test_queued_jobs_no_worker_started_run_too_and_keep_their_message_link():
     report = run_jobs()
     job.refresh_from_db()
     assert report.completed == [job.pk] and job.status == ScheduledJob.STATUS_COMPLETE
-    assert job.worker == "runscheduledjobs" and job.task_id == "fc-x"
+    assert job.worker == f"runscheduledjobs@{socket.gethostname()}" and job.task_id == "fc-x"
+    assert job.worker_pid == os.getpid()
     assert Execution.objects.filter(label="queued").count() == 1
 
 

@@ -13,14 +13,6 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.tasks import (
-    TaskResultStatus,
-    default_task_backend,
-    task,
-    task_backends,
-)
-from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
-from django.tasks.signals import task_enqueued, task_finished, task_started
 from django.utils import timezone
 
 from future_celery import ScheduledJob, dispatch, lifecycle, run_jobs, runner, schedule_job
@@ -32,6 +24,18 @@ from future_celery.exceptions import (
 )
 from future_celery.messages import RUN_JOB
 from future_celery.signal_handlers import on_task_failure
+from future_celery.tasks_api import (
+    InvalidTask,
+    TaskResultDoesNotExist,
+    TaskResultMismatch,
+    TaskResultStatus,
+    default_task_backend,
+    task,
+    task_backends,
+    task_enqueued,
+    task_finished,
+    task_started,
+)
 from future_celery.tasks_backend import FutureCeleryBackend
 from proj.demo.models import Note
 from tests import django_tasks
@@ -308,7 +312,7 @@ def test_a_task_runs_and_its_result_holds_its_json_return_value():
     assert result.return_value == {"args": [1, [2, 3]], "kwargs": {"key": "value"}}
     assert before <= result.started_at <= result.finished_at <= timezone.now()
     assert result.last_attempted_at == result.started_at == job.execution_start
-    assert result.attempts == 1 and result.worker_ids == [runner.RUNNER]
+    assert result.attempts == 1 and result.worker_ids == [runner.node_name(runner.RUNNER)]
     assert result.errors == []
 
 
@@ -342,7 +346,7 @@ def test_a_context_task_gets_its_attempt_and_its_result():
         "attempt": 1,
         "id": result.id,
         "status": "RUNNING",
-        "worker_ids": [runner.RUNNER],
+        "worker_ids": [runner.node_name(runner.RUNNER)],
     }
 
 
@@ -572,7 +576,7 @@ def test_another_process_reads_the_result_by_its_id(process_env, manage_py):
     result = django_tasks.echo.enqueue("elsewhere")
     run_all()
     code = (
-        "from django.tasks import default_task_backend as b; "
+        "from future_celery.tasks_api import default_task_backend as b; "
         f"r = b.get_result({result.id!r}); print(r.status, r.return_value, r.task.module_path)"
     )
     out = subprocess.run(
