@@ -28,11 +28,15 @@ $(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt require
 	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt -e ".[redis,postgres]"
 	touch $@
 
+# The broker: CELERY_BROKER_URL if set, else the local Redis (started if installed but down),
+# else kombu's filesystem transport in .broker/; scripts/choose-broker says which.
 run: $(VENV)/.installed
-	DATABASE_URL=$${DATABASE_URL:-$(SQLITE_URL)} $(PY) manage.py migrate --no-input -v0
-	DATABASE_URL=$${DATABASE_URL:-$(SQLITE_URL)} $(PY) manage.py demo_setup --port $(PORT)
-	@echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --port=5555"
-	PATH=$(CURDIR)/$(VENV)/bin:$$PATH DATABASE_URL=$${DATABASE_URL:-$(SQLITE_URL)} PORT=$(PORT) honcho start -f Procfile
+	@broker=$$($(PY) scripts/choose-broker) || exit 1; \
+	export CELERY_BROKER_URL="$$broker" DATABASE_URL="$${DATABASE_URL:-$(SQLITE_URL)}"; \
+	$(PY) manage.py migrate --no-input -v0 \
+	&& $(PY) manage.py demo_setup --port $(PORT) \
+	&& echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --port=5555" \
+	&& PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) exec honcho start -f Procfile
 
 # MySQL's driver compiles against the client library (Debian: libmariadb-dev, pkg-config).
 $(VENV)/.mysql: $(VENV)/.installed
