@@ -17,7 +17,7 @@ VENV_PY311 := .venv-py311
 PYTHON311 ?= python3.11
 PY311_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.|$$)' | tail -n1)
 
-.PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages clean
+.PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages screenshots clean
 
 # The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
 $(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
@@ -60,7 +60,7 @@ $(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-djang
 	PYENV_VERSION=$(PY311_PYENV) $(PYTHON311) -m venv $(VENV_PY311)
 	$(VENV_PY311)/bin/python -m pip install -q --upgrade pip
 	$(VENV_PY311)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
-	  -r requirements/test.txt ".[redis,tasks]"
+	  -r requirements/test.txt ".[redis,postgres,tasks]"
 	touch $@
 
 # The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.0) and, beside it, the passes on
@@ -112,7 +112,7 @@ VENV_PY311 := .venv-py311
 PYTHON311 ?= python3.11
 PY311_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.|$$)' | tail -n1)
 
-.PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages clean
+.PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages screenshots clean
 
 # The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
 $(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
@@ -155,7 +155,7 @@ $(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-djang
 	PYENV_VERSION=$(PY311_PYENV) $(PYTHON311) -m venv $(VENV_PY311)
 	$(VENV_PY311)/bin/python -m pip install -q --upgrade pip
 	$(VENV_PY311)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
-	  -r requirements/test.txt ".[redis,tasks]"
+	  -r requirements/test.txt ".[redis,postgres,tasks]"
 	touch $@
 
 # The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.0) and, beside it, the passes on
@@ -192,17 +192,19 @@ test-mysql:
 	  $(PY) -m pytest -m "not postgresql and not sqlite and not packaging and not browser" \
 	  -k "not rabbitmq and not the_machines" $(PYTEST_ARGS)
 
+# The README's examples import django.tasks (Django 6.0); on 5.2 it is django_tasks.
+README_DJANGO6 := --deselect tests/integration/test_readme.py::test_the_readme_examples_run
 # Django 5.2 LTS on Python 3.12: the core and the engine's tests on PostgreSQL, on Redis.
 test-django52: $(VENV_DJANGO52)/.installed
 	DATABASE_URL=$(PG_URL_DJANGO52) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \
 	  $(VENV_DJANGO52)/bin/python -m pytest -m "not sqlite and not mysql and not packaging" -k "not rabbitmq" \
-	  tests/unit tests/integration $(PYTEST_ARGS)
+	  tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
 
 # Django 5.2 LTS on Python 3.11: the core on SQLite.
 test-py311: $(VENV_PY311)/.installed
 	DATABASE_URL=sqlite:///$(CURDIR)/test-py311.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
 	  $(VENV_PY311)/bin/python -m pytest -m "not postgresql and not mysql and not engine and not packaging" \
-	  tests/unit tests/integration $(PYTEST_ARGS)
+	  tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
 
 # The sdist and the wheel, installed in a new venv (part of test-postgresql; alone here).
 test-packaging: $(VENV)/.installed
@@ -224,6 +226,14 @@ lint: $(VENV)/.installed
 
 messages: $(VENV)/.installed
 	cd future_celery && ../$(PY) ../manage.py compilemessages
+
+# The admin as a person sees it, in docs/screenshots/*.png: the browser test alone (headless
+# Chromium, 1400x900), on PostgreSQL with Redis, saving a PNG at each step.
+screenshots: $(VENV)/.installed
+	scripts/ensure-services
+	scripts/ensure-browser
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots DATABASE_URL=$(PG_URL) \
+	  $(PY) -m pytest tests/acceptance/test_admin_in_a_browser.py $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(VENV_DJANGO52) $(VENV_PY311) *.egg-info build dist db.sqlite3* test-*.sqlite3*

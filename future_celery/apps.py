@@ -1,7 +1,7 @@
-import importlib.util
-
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+from .exceptions import TasksFrameworkMissing
 
 
 class FutureCeleryConfig(AppConfig):
@@ -21,7 +21,9 @@ class FutureCeleryConfig(AppConfig):
             cancel=lifecycle.cancel, reschedule=scheduling.reschedule_job
         )
         signal_handlers.connect()
-        # Django's Tasks backend, where there is django.tasks (Django 6) or its backport: its hooks run the
-        # rows of Django tasks (see front_doors).
-        if any(importlib.util.find_spec(name) for name in ("django.tasks", "django_tasks")):
+        # Django's Tasks backend, where there is django.tasks (Django 6) or its backport
+        # (Django 5.2): its hooks run the rows of Django tasks (see front_doors).
+        try:
             from . import tasks_backend  # noqa: F401
+        except TasksFrameworkMissing:
+            pass

@@ -95,3 +95,7 @@ class InvalidBackendOptions(FutureCeleryError, ImproperlyConfigured):
 class ReturnValueNotStorable(FutureCeleryError, ValueError):
     """Raised when a Django task returns a value that cannot be stored on its row: not JSON,
     or longer as JSON text than FUTURE_CELERY_MAX_TEXT_LENGTH."""
+
+
+class TasksFrameworkMissing(ImportError):
+    """Neither django.tasks (Django 6.0) nor the django-tasks backport is installed."""

@@ -8,10 +8,18 @@ from __future__ import annotations
 import importlib.util
 from typing import TYPE_CHECKING
 
+from .exceptions import TasksFrameworkMissing
+
+
+def _package(name: str) -> bool:
+    """Whether ``name`` is an importable package (not a module of that name on the path,
+    such as a project's own django_tasks.py)."""
+    spec = importlib.util.find_spec(name)
+    return spec is not None and spec.submodule_search_locations is not None
+
+
 # The package that provides the framework here, or None.
-SOURCE = next(
-    (name for name in ("django.tasks", "django_tasks") if importlib.util.find_spec(name)), None
-)
+SOURCE = next((name for name in ("django.tasks", "django_tasks") if _package(name)), None)
 
 # mypy reads the first branch (Django 6 is what make lint type-checks against).
 if TYPE_CHECKING or SOURCE == "django.tasks":
@@ -29,6 +37,7 @@ if TYPE_CHECKING or SOURCE == "django.tasks":
     )
     from django.tasks.exceptions import InvalidTask, TaskResultDoesNotExist, TaskResultMismatch
     from django.tasks.signals import task_enqueued, task_finished, task_started
+    from django.utils.json import normalize_json
 elif SOURCE == "django_tasks":
     from django_tasks import (
         DEFAULT_TASK_QUEUE_NAME,
@@ -59,8 +68,9 @@ elif SOURCE == "django_tasks":
         task_finished,
         task_started,
     )
+    from django_tasks.utils import normalize_json
 else:
-    raise ImportError(
+    raise TasksFrameworkMissing(
         "future_celery's Django Tasks backend needs Django's Tasks framework: django.tasks "
         "(Django 6.0) or, on Django 5.2, the django-tasks backport "
         "(pip install 'future_celery[tasks]' or pip install django-tasks)."
@@ -82,6 +92,7 @@ __all__ = [
     "TaskResultMismatch",
     "TaskResultStatus",
     "default_task_backend",
+    "normalize_json",
     "task",
     "task_backends",
     "task_enqueued",

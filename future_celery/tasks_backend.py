@@ -27,7 +27,6 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.dispatch import Signal
-from django.utils.json import normalize_json
 
 from . import callables, conf, front_doors, scheduling, serialization
 from .exceptions import (
@@ -50,6 +49,7 @@ from .tasks_api import (
     TaskResult,
     TaskResultDoesNotExist,
     TaskResultStatus,
+    normalize_json,
     task_backends,
     task_enqueued,
     task_finished,

@@ -65,4 +65,4 @@ def test_without_django_tasks_or_its_backport_the_import_error_names_the_backpor
         text=True,
     )
     assert done.returncode == 1
-    assert "ImportError" in done.stderr and "django-tasks backport" in done.stderr
+    assert "TasksFrameworkMissing" in done.stderr and "django-tasks backport" in done.stderr
