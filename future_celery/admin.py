@@ -3,6 +3,7 @@ they run (that would let an admin user run arbitrary code)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +15,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from . import lifecycle, recurrence, recurring_jobs, tracebacks
 from .exceptions import FutureCeleryError
@@ -36,6 +38,9 @@ STATUS_COLOURS = {
     ScheduledJob.STATUS_EXPIRED: "#757575",
     ScheduledJob.STATUS_CANCELLED: "#757575",
 }
+# Django 6.0's admin labels the button of the actions menu "Run", which its own German catalog
+# does not translate yet: ours does (Django merges the catalogs of all installed apps).
+gettext_noop("Run")
 # What an admin may change, and only while the job is still scheduled.
 EDITABLE_WHILE_SCHEDULED = ["time_slot_start", "time_slot_end", "queue", "priority", "max_attempts"]
 
@@ -144,23 +149,48 @@ class CreatorFilter(admin.SimpleListFilter):
         return queryset.filter(creator_content_type_id=int(value))
 
 
+class _Admin(admin.ModelAdmin):
+    """What the admins of future_celery's models share: their CSS, and page titles that
+    start with a capital letter in every language (German's "%s zur Änderung auswählen"
+    would start with the lowercase verbose name)."""
+
+    class Media:
+        css = {"all": ["future_celery/admin.css"]}
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        changelist.title = capfirst(changelist.title)
+        return changelist
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        context["title"] = capfirst(context.get("title"))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
 @admin.register(ScheduledJob)
-class ScheduledJobAdmin(admin.ModelAdmin):
+class ScheduledJobAdmin(_Admin):
     form = ScheduledJobForm
+    # Narrow enough for 1400 px beside the admin's two sidebars: a job's verbose name and
+    # repeat go under its callable, its expiry under its time (while it can still expire),
+    # its duration under its start; today's times without their date.
     list_display = [
         "id",
-        "callable_name",
-        "verbose_name",
+        "job_display",
         "colored_status",
         "scheduled_display",
-        "expires_display",
         "started_display",
-        "duration_display",
         "attempts",
-        "repeat_display",
         "content_object_link",
     ]
-    list_display_links = ["id", "callable_name"]
+    list_display_links = ["id", "job_display"]
     list_filter = [
         "status",
         QueueFilter,
@@ -289,19 +319,33 @@ class ScheduledJobAdmin(admin.ModelAdmin):
             job.get_status_display(),
         )
 
+    @admin.display(description=_("callable"), ordering="callable_name")
+    def job_display(self, job: ScheduledJob) -> SafeString:
+        # A dotted name may wrap after its dots, not inside a word.
+        name = format_html_join(
+            mark_safe(".<wbr>"), "{}", ((part,) for part in job.callable_name.split("."))
+        )
+        notes = [job.verbose_name] if job.verbose_name else []
+        if job.repeat:
+            notes.append(_("repeats every %(interval)s") % {"interval": _seconds_text(job.repeat)})
+        return format_html("{}{}", name, _note(" · ".join(str(note) for note in notes)))
+
     # The changelist's times to the second, with their zone: jobs seconds apart must be
     # told apart (Django's default format stops at the minute).
     @admin.display(description=_("scheduled for"), ordering="time_slot_start")
-    def scheduled_display(self, job: ScheduledJob) -> str:
-        return _to_the_second(job.time_slot_start)
-
-    @admin.display(description=_("expires"), ordering="time_slot_end")
-    def expires_display(self, job: ScheduledJob) -> str:
-        return _to_the_second(job.time_slot_end)
+    def scheduled_display(self, job: ScheduledJob) -> SafeString:
+        expiry = ""
+        if job.status in ScheduledJob.CANCELLABLE_STATUSES:  # it can still expire
+            expiry = format_html(
+                "{} {}", _("expires"), _time_html(job.time_slot_end, with_zone=False)
+            )
+        return format_html("{}{}", _time_html(job.time_slot_start), _note(expiry))
 
     @admin.display(description=_("started"), ordering="execution_start")
-    def started_display(self, job: ScheduledJob) -> str:
-        return _to_the_second(job.execution_start)
+    def started_display(self, job: ScheduledJob) -> SafeString:
+        duration = job.duration
+        took = "" if duration is None else _("took %(seconds)s") % {"seconds": _duration(duration)}
+        return format_html("{}{}", _time_html(job.execution_start), _note(took))
 
     def change_view(
         self,
@@ -324,9 +368,9 @@ class ScheduledJobAdmin(admin.ModelAdmin):
     @admin.display(description=_("duration"))
     def duration_display(self, job: ScheduledJob) -> str:
         duration = job.duration
-        return "-" if duration is None else f"{duration.total_seconds():.3f} s"
+        return "-" if duration is None else _duration(duration)
 
-    @admin.display(description=_("content object"))
+    @admin.display(description=_("object"))
     def content_object_link(self, job: ScheduledJob) -> str:
         if not job.content_type_id:
             return "-"
@@ -464,7 +508,7 @@ class RecurringJobForm(forms.ModelForm):
 
 
 @admin.register(RecurringJob)
-class RecurringJobAdmin(admin.ModelAdmin):
+class RecurringJobAdmin(_Admin):
     form = RecurringJobForm
     list_display = [
         "label",
@@ -579,7 +623,7 @@ class RecurringJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(_Admin):
     """The Celery workers that announce themselves: read only (the workers write the rows)."""
 
     list_display = ["name", "pid", "started", "last_seen", "lost_at"]
@@ -619,9 +663,34 @@ def _seconds_text(seconds: int) -> str:
     return " ".join(parts)
 
 
-def _to_the_second(value: Any) -> str:
-    """A time in the current time zone, to the second, with the zone's name; "-" for none."""
+def _time_html(value: dt.datetime | None, with_zone: bool = True) -> SafeString:
+    """A time in the current time zone, to the second, with the zone's name (unless
+    ``with_zone`` is false); today's without the date, which the element's title holds.
+    The date and the time each stay on one line. "-" for none."""
     if value is None:
-        return "-"
+        return mark_safe("-")
     local = timezone.localtime(value)
-    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+    clock = f"{local:%H:%M:%S} {local.tzname()}" if with_zone else f"{local:%H:%M:%S}"
+    whole = f"{local:%Y-%m-%d} {clock}"
+    if local.date() == timezone.localdate():
+        shown = format_html('<span class="fc-clock">{}</span>', clock)
+    else:
+        shown = format_html(
+            '<span class="fc-date">{}</span> <span class="fc-clock">{}</span>',
+            f"{local:%Y-%m-%d}",
+            clock,
+        )
+    return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(), whole, shown)
+
+
+def _note(text: str) -> SafeString:
+    """A second, quieter line in a changelist cell (nothing for no text)."""
+    return format_html('<span class="fc-note">{}</span>', text) if text else mark_safe("")
+
+
+def _duration(duration: dt.timedelta) -> str:
+    """'0.012 s', '12.3 s', '2 min 5 s': a job's run time to the millisecond when short."""
+    seconds = duration.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.3f} s"
+    return _seconds_text(round(seconds))

@@ -257,3 +257,30 @@ def test_a_failed_jobs_traceback_shows_its_own_frames_first_and_the_whole_folded
     assert own < whole  # the job's own frame, before the folded whole traceback
     assert "future_celery/execution.py" not in page[:whole]
     assert "future_celery/execution.py" in page[whole:]
+
+
+def test_the_german_admin_titles_start_with_a_capital_and_its_buttons_are_translated(
+    admin_client,
+):
+    job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    page = admin_client.get(CHANGELIST, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Geplanter Auftrag zur Änderung auswählen</h1>" in page
+    assert ">Ausführen</button>" in page and "(Standard)" in page and "(default)" not in page
+    page = admin_client.get(change_url(job), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Geplanter Auftrag ändern</h1>" in page
+
+
+def test_the_changelist_shows_todays_times_without_their_date_and_the_expiry_below(
+    admin_client,
+):
+    now = timezone.localtime()
+    job = schedule_job(now, "proj.demo.jobs.say_hello", expires="2h")
+    page = admin_client.get(CHANGELIST).content.decode()
+    cell = page[page.index('<td class="field-scheduled_display">') :].split("</td>")[0]
+    if timezone.localdate() == now.date():  # not across midnight
+        assert f'<span class="fc-clock">{now:%H:%M:%S} UTC</span>' in cell
+        assert 'class="fc-date"' not in cell.split("fc-note")[0]
+    assert "expires" in cell  # still scheduled: it can expire
+    ScheduledJob.objects.filter(pk=job.pk).update(status="complete")
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert "expires" not in page.split('<td class="field-scheduled_display">')[1].split("</td>")[0]

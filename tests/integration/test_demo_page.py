@@ -17,6 +17,12 @@ def test_the_demo_page_schedules_a_job_that_the_runner_completes(client, admin_c
     assert "Hello, Grace!" in page and ">complete</span>" in page
 
 
+def test_the_demo_page_has_the_admins_look(client):
+    page = client.get("/").content.decode()
+    assert "admin/css/base.css" in page and 'id="site-name"' in page
+    assert '<div class="form-row field-when">' in page
+
+
 def test_the_demo_page_refuses_a_bad_time(client):
     response = client.post("/", {"job": "say_hello", "when": "soon", "argument": "x"})
     assert "invalid time offset &#x27;soon&#x27;" in response.content.decode()
