@@ -38,8 +38,8 @@ from future_celery.tasks_api import (
 )
 from future_celery.tasks_backend import FutureCeleryBackend
 from proj.demo.models import Note
-from tests import django_tasks
-from tests.django_tasks import TaskFailure
+from tests import django_task_functions as django_tasks
+from tests.django_task_functions import TaskFailure
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +135,7 @@ def test_enqueue_writes_one_row_with_one_query_and_returns_a_ready_result(
     with django_assert_num_queries(1):
         result = django_tasks.echo.enqueue(1, two=[3])
     job = row(result)
-    assert job.callable_name == "tests.django_tasks.echo" and job.task_backend == "default"
+    assert job.callable_name == "tests.django_task_functions.echo" and job.task_backend == "default"
     assert (job.args, job.kwargs, job.status) == ([1], {"two": [3]}, "scheduled")
     assert job.time_slot_end is None and job.slot is None  # never expires; not deferred
     assert (job.max_attempts, job.queue, job.priority) == (1, "", 128)
@@ -419,10 +419,10 @@ def test_a_failing_task_is_failed_with_its_exception_class_and_traceback():
     assert result.status == TaskResultStatus.FAILED and result.is_finished
     assert result.finished_at is not None and result.attempts == 1
     (error,) = result.errors
-    assert error.exception_class_path == "tests.django_tasks.TaskFailure"
+    assert error.exception_class_path == "tests.django_task_functions.TaskFailure"
     assert error.exception_class is TaskFailure
     assert "Traceback (most recent call last)" in error.traceback
-    assert error.traceback.rstrip().endswith("tests.django_tasks.TaskFailure: boom")
+    assert error.traceback.rstrip().endswith("tests.django_task_functions.TaskFailure: boom")
     with pytest.raises(ValueError, match="Task failed"):
         result.return_value  # noqa: B018
 
@@ -557,7 +557,9 @@ def test_on_a_worker_the_failure_handler_sends_task_finished():
             exception=raised.value,
             args=[job.pk],
             einfo=type(
-                "Info", (), {"traceback": "Traceback...\ntests.django_tasks.TaskFailure: x"}
+                "Info",
+                (),
+                {"traceback": "Traceback...\ntests.django_task_functions.TaskFailure: x"},
             ),
         )
     assert [(name, status) for name, _, _, status in seen] == [
@@ -588,5 +590,5 @@ def test_another_process_reads_the_result_by_its_id(process_env, manage_py):
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == (
-        "SUCCESSFUL {'args': ['elsewhere'], 'kwargs': {}} tests.django_tasks.echo"
+        "SUCCESSFUL {'args': ['elsewhere'], 'kwargs': {}} tests.django_task_functions.echo"
     )

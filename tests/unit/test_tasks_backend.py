@@ -13,7 +13,7 @@ from future_celery.tasks_backend import (
     queue_name,
     to_celery_priority,
 )
-from tests.django_tasks import TaskFailure
+from tests.django_task_functions import TaskFailure
 
 
 def test_djangos_priorities_map_linearly_onto_celerys_0_to_255():
@@ -46,8 +46,8 @@ def formatted(exc: BaseException) -> str:
     [
         (ValueError("boom"), "builtins.ValueError"),
         (KeyError("k"), "builtins.KeyError"),
-        (TaskFailure("x: y"), "tests.django_tasks.TaskFailure"),
-        (TaskFailure(), "tests.django_tasks.TaskFailure"),
+        (TaskFailure("x: y"), "tests.django_task_functions.TaskFailure"),
+        (TaskFailure(), "tests.django_task_functions.TaskFailure"),
     ],
 )
 def test_the_exception_class_is_the_one_the_traceback_names_last(exc, path):
