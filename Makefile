@@ -68,6 +68,7 @@ $(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-djang
 # two fault scenarios that stop the machine's PostgreSQL and RabbitMQ, alone.
 test: $(VENV)/.installed $(VENV)/.mysql $(VENV_DJANGO52)/.installed $(VENV_PY311)/.installed lint
 	scripts/ensure-services
+	scripts/ensure-browser
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-beside
 	$(MAKE) --no-print-directory test-service-restarts
 
@@ -105,92 +106,6 @@ test-mysql:
 	DATABASE_URL=$(MYSQL_URL) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
 	  $(PY) -m pytest -k "not rabbitmq and ($(MYSQL_FAULTS))" tests/acceptance/test_faults.py \
 	  $(PYTEST_ARGS)
-
-# Django 5.2 LTS on Python 3.12, and on Python 3.11 (through pyenv when installed so).
-VENV_DJANGO52 := .venv-django52
-VENV_PY311 := .venv-py311
-PYTHON311 ?= python3.11
-PY311_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.|$$)' | tail -n1)
-
-.PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages screenshots clean
-
-# The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
-$(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
-	@command -v $(PYTHON) >/dev/null && $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
-	  || { echo "ERROR: Python 3.12 is needed ($(PYTHON) not found or another version); set PYTHON=/path/to/python3.12"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c requirements/constraints.txt -r requirements/dev.txt -e ".[redis,postgres]"
-	touch $@
-
-# The broker: CELERY_BROKER_URL if set, else the local Redis (started if installed but down),
-# else kombu's filesystem transport in .broker/; scripts/choose-broker says which.
-run: $(VENV)/.installed
-	@broker=$$($(PY) scripts/choose-broker) || exit 1; \
-	export CELERY_BROKER_URL="$$broker" DATABASE_URL="$${DATABASE_URL:-$(SQLITE_URL)}"; \
-	$(PY) manage.py migrate --no-input -v0 \
-	&& $(PY) manage.py demo_setup --port $(PORT) \
-	&& echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --port=5555" \
-	&& PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) exec honcho start -f Procfile
-
-# MySQL's driver compiles against the client library (Debian: libmariadb-dev, pkg-config).
-$(VENV)/.mysql: $(VENV)/.installed
-	scripts/ensure-mysql-client
-	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[redis,postgres,mysql]"
-	touch $@
-
-# Django 5.2 with the wheel of this tree (pip builds it) and the test tools.
-$(VENV_DJANGO52)/.installed: setup.py pyproject.toml requirements/constraints-django52.txt requirements/test.txt
-	rm -rf $(VENV_DJANGO52)
-	$(PYTHON) -m venv $(VENV_DJANGO52)
-	$(VENV_DJANGO52)/bin/python -m pip install -q --upgrade pip
-	$(VENV_DJANGO52)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
-	  -r requirements/test.txt ".[redis,postgres,tasks]"
-	touch $@
-
-$(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-django52.txt requirements/test.txt
-	@PYENV_VERSION=$(PY311_PYENV) $(PYTHON311) -c 'import sys; assert sys.version_info[:2] == (3, 11)' \
-	  || { echo "ERROR: Python 3.11 is needed for the Django 5.2 pass on 3.11 ($(PYTHON311) not found); set PYTHON311=/path/to/python3.11"; exit 1; }
-	rm -rf $(VENV_PY311)
-	PYENV_VERSION=$(PY311_PYENV) $(PYTHON311) -m venv $(VENV_PY311)
-	$(VENV_PY311)/bin/python -m pip install -q --upgrade pip
-	$(VENV_PY311)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
-	  -r requirements/test.txt ".[redis,postgres,tasks]"
-	touch $@
-
-# The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.0) and, beside it, the passes on
-# the other databases and Django 5.2, which use Redis and databases of their own; then the
-# two fault scenarios that stop the machine's PostgreSQL and RabbitMQ, alone.
-test: $(VENV)/.installed $(VENV)/.mysql $(VENV_DJANGO52)/.installed $(VENV_PY311)/.installed lint
-	scripts/ensure-services
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-beside
-	$(MAKE) --no-print-directory test-service-restarts
-
-# The whole suite on PostgreSQL (with Redis and RabbitMQ and real Celery processes), but for
-# the two scenarios that stop the machine's services (test-service-restarts).
-test-postgresql:
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql" -k "not the_machines" $(PYTEST_ARGS)
-
-test-service-restarts:
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql" -k "the_machines" $(PYTEST_ARGS)
-
-test-beside:
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-mysql
-	$(MAKE) --no-print-directory test-django52
-	$(MAKE) --no-print-directory test-py311
-
-# The core (no Celery engine) on SQLite, the zero-install default.
-test-sqlite:
-	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
-	  $(PY) -m pytest -m "not postgresql and not mysql and not engine and not packaging" $(PYTEST_ARGS)
-
-# Everything that applies to MariaDB/MySQL (the engine and the fault scenarios included), on
-# Redis.
-test-mysql:
-	DATABASE_URL=$(MYSQL_URL) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
-	  $(PY) -m pytest -m "not postgresql and not sqlite and not packaging and not browser" \
-	  -k "not rabbitmq and not the_machines" $(PYTEST_ARGS)
 
 # The README's examples import django.tasks (Django 6.0); on 5.2 it is django_tasks.
 README_DJANGO6 := --deselect tests/integration/test_readme.py::test_the_readme_examples_run

@@ -59,6 +59,7 @@ setup(
             "py.typed",
             "locale/*/LC_MESSAGES/django.po",
             "locale/*/LC_MESSAGES/django.mo",
+            "static/future_celery/*.css",
         ]
     },
     classifiers=[
