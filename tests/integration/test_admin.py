@@ -284,3 +284,12 @@ def test_the_changelist_shows_todays_times_without_their_date_and_the_expiry_bel
     ScheduledJob.objects.filter(pk=job.pk).update(status="complete")
     page = admin_client.get(CHANGELIST).content.decode()
     assert "expires" not in page.split('<td class="field-scheduled_display">')[1].split("</td>")[0]
+
+
+def test_a_jobs_page_shows_its_worker_and_beside_it_the_process_that_ran_it(admin_client):
+    job = schedule_job("1h", "proj.demo.jobs.say_hello")
+    ScheduledJob.objects.filter(pk=job.pk).update(
+        status="complete", worker="celery@vm", worker_pid=20896
+    )
+    page = admin_client.get(change_url(job)).content.decode()
+    assert page.index("celery@vm") < page.index("Worker process id") < page.index("20896")
