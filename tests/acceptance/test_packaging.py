@@ -183,8 +183,18 @@ def clean_env(venv: Path) -> dict[str, str]:
     return env
 
 
+# The two Django series supported, each at the versions make test pins (5.2 with the
+# django-tasks backport, which Django 6.0 has as django.tasks).
+DJANGOS = {
+    "django-6.0": (CONSTRAINTS, "redis"),
+    "django-5.2": (ROOT / "requirements" / "constraints-django52.txt", "redis,tasks"),
+}
+
+
 @pytest.mark.packaging
-def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path):
+@pytest.mark.parametrize("django", DJANGOS)
+def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path, django):
+    constraints, extras = DJANGOS[django]
     src = source_tree(tmp_path / "src")
     dist = tmp_path / "dist"
     # No --sdist/--wheel: build makes the sdist, then the wheel from the sdist, so the wheel
@@ -211,7 +221,7 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
         entry_points
     )
     assert metadata["Version"] == VERSION
-    assert set(metadata.get_all("Provides-Extra")) == {"redis", "postgres"}
+    assert set(metadata.get_all("Provides-Extra")) == {"redis", "postgres", "mysql", "tasks"}
     requires = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
     required = {re.match(r"[\w.-]+", r)[0] for r in requires}
     assert required == {"Django", "celery", "kombu", "django-celery-beat"}, requires
@@ -226,7 +236,7 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
     run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     env = clean_env(venv)
-    install = ("install", "-q", "-c", CONSTRAINTS, f"{wheel}[redis]")
+    install = ("install", "-q", "-c", constraints, f"{wheel}[{extras}]")
     run(python, "-m", "pip", *install, cwd=tmp_path, env=env)
 
     site = tmp_path / "site"
