@@ -9,6 +9,15 @@ from urllib.parse import unquote, urlsplit
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+# The Django backend of each DATABASE_URL scheme that names a server.
+SERVER_ENGINES = {
+    "postgres": "postgresql",
+    "postgresql": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+
+
 def database_from_url(url: str) -> dict:
     """A DATABASES entry from a URL: postgres://user:pass@host:port/name,
     mysql://user:pass@host:port/name (MySQL 8 or MariaDB 10.6 and newer) or sqlite:///path."""
@@ -16,26 +25,20 @@ def database_from_url(url: str) -> dict:
     if parts.scheme == "sqlite":
         name = unquote(parts.path[1:]) if parts.path not in ("", "/") else ":memory:"
         return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
-    if parts.scheme in ("postgres", "postgresql"):
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-        }
-    if parts.scheme in ("mysql", "mariadb"):
-        return {
-            "ENGINE": "django.db.backends.mysql",
-            "NAME": unquote(parts.path.lstrip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "OPTIONS": {"charset": "utf8mb4"},
-        }
-    raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} in {url!r}")
+    engine = SERVER_ENGINES.get(parts.scheme)
+    if engine is None:
+        raise ValueError(f"DATABASE_URL: unsupported scheme {parts.scheme!r} in {url!r}")
+    entry = {
+        "ENGINE": f"django.db.backends.{engine}",
+        "NAME": unquote(parts.path.lstrip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+    }
+    if engine == "mysql":
+        entry["OPTIONS"] = {"charset": "utf8mb4"}
+    return entry
 
 
 # The folders of kombu's filesystem transport: messages (in and out), processed, control.

@@ -10,16 +10,11 @@ import pytest
 from django.db import connection
 
 from future_celery import ScheduledJob, conf
+from proj.settings import SERVER_ENGINES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 # The database vendor each DATABASE_URL scheme names (proj/settings.py; SQLite when unset).
-VENDORS = {
-    "postgres": "postgresql",
-    "postgresql": "postgresql",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-    "sqlite": "sqlite",
-}
+VENDORS = {**SERVER_ENGINES, "sqlite": "sqlite"}
 
 
 def readme_examples() -> str:
