@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from future_celery import ScheduledJob, schedule_job
 from proj.demo.models import Note
 from tests import brokers
 from tests.conftest import REDIS_URL, base_env
-from tests.processes import ROOT, Process, start_beat, start_worker, wait_until
+from tests.processes import ROOT, Process, free_port, start_beat, start_worker, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.engine]
 
@@ -39,12 +38,6 @@ COLOURS = {
     "failed": "rgb(198, 40, 40)",
     "cancelled": "rgb(117, 117, 117)",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
@@ -68,7 +61,7 @@ def site(django_db_setup) -> Iterator[str]:
     and a worker, on the test database and the tests' Redis; the server's base URL."""
     brokers.connect("redis", REDIS_URL).purge()
     env = processes_env()
-    port = _free_port()
+    port = free_port()
     web = Process(
         "web",
         [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload", f"127.0.0.1:{port}"],

@@ -24,7 +24,7 @@ from future_celery import ScheduledJob, dispatch, schedule_job
 from tests import brokers
 from tests.conftest import base_env
 from tests.faults import labelled_jobs, outcome, report, schedule_labelled
-from tests.processes import Process, start_beat, start_worker, wait_until
+from tests.processes import Process, free_port, start_beat, start_worker, wait_until
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 
@@ -131,8 +131,9 @@ def test_a_warm_shutdown_gives_back_the_eta_messages(procs, broker, settings):
 
 def test_redis_killed_and_restarted_loses_no_job(procs, settings, transactional_db):
     """4. A Redis of its own, without persistence, killed while jobs are queued and while
-    beat publishes, then restarted empty. Workers and beat reconnect by themselves."""
-    port = 6391
+    beat publishes, then restarted empty. Workers and beat reconnect by themselves. (On a
+    free port: the passes beside each other in make test each run this scenario.)"""
+    port = free_port()
     redis = Process(
         "redis",
         [
@@ -247,6 +248,7 @@ def terminate_backends(spare):
         )
 
 
+@pytest.mark.postgresql
 def test_terminated_postgresql_connections_during_ticks_and_jobs(procs, redis_broker):
     """7a. Every other connection to the database terminated each second, for 8 s, while
     beat ticks and the worker runs jobs."""
@@ -303,6 +305,7 @@ def start_postgresql() -> None:
     connection.close()  # the test's session died with the server
 
 
+@pytest.mark.postgresql
 def test_the_machines_postgresql_restarted_while_jobs_run_loses_no_job(procs, redis_broker):
     """7b. The machine's PostgreSQL restarted (pg_ctlcluster restart, fast shutdown) while
     jobs run; beat and the worker recover without a restart. PostgreSQL is started again

@@ -9,21 +9,14 @@ Flower 2.2 answers its API without authentication only with FLOWER_UNAUTHENTICAT
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 
 import pytest
 
 from future_celery import ScheduledJob, schedule_job
-from tests.processes import Process, celery_command, start_worker, wait_until
+from tests.processes import Process, celery_command, free_port, start_worker, wait_until
 
 pytestmark = pytest.mark.engine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Flower:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,18 +17,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.processes import ROOT, Process, wait_until
+from tests.processes import ROOT, Process, free_port, wait_until
 
 pytestmark = pytest.mark.engine
 
 CHOOSER = ROOT / "scripts" / "choose-broker"
 VENV_BIN = Path(sys.executable).parent  # celery, honcho, gunicorn; never redis-server
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -78,7 +71,7 @@ def test_redis_is_started_when_installed_but_down(tmp_path):
     real = shutil.which("redis-server")
     if real is None:
         pytest.fail("redis-server is not installed (Debian/Ubuntu: apt-get install redis-server)")
-    port = unused_port()
+    port = free_port()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "redis-server"
@@ -103,7 +96,7 @@ def no_redis_env(tmp_path: Path) -> dict[str, str]:
     assert shutil.which("redis-server", path=path) is None
     return clean_env(
         PATH=path,
-        REDIS_PORT=str(unused_port()),
+        REDIS_PORT=str(free_port()),
         CELERY_BROKER_FOLDER=str(tmp_path / "broker"),
     )
 
