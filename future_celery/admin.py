@@ -43,6 +43,13 @@ STATUS_COLOURS = {
 gettext_noop("Run")
 # What an admin may change, and only while the job is still scheduled.
 EDITABLE_WHILE_SCHEDULED = ["time_slot_start", "time_slot_end", "queue", "priority", "max_attempts"]
+# Of those, the times, and what shows them once they are read-only (to the second).
+EDITABLE_TIMES = {"time_slot_start": "time_slot_start_time", "time_slot_end": "time_slot_end_time"}
+
+
+def _shown_read_only(fields: Any) -> list[str]:
+    """``fields`` with the editable times replaced by what shows them read-only."""
+    return [EDITABLE_TIMES.get(name, name) for name in fields]
 
 
 class ScheduledJobForm(forms.ModelForm):
@@ -149,6 +156,41 @@ class CreatorFilter(admin.SimpleListFilter):
         return queryset.filter(creator_content_type_id=int(value))
 
 
+def _time_html(
+    value: dt.datetime | None, with_zone: bool = True, dated: bool = False
+) -> SafeString:
+    """A time in the current time zone, to the second, with the zone's name (unless
+    ``with_zone`` is false); today's without the date (unless ``dated``), which the
+    element's title holds. The date and the time each stay on one line. "-" for none."""
+    if value is None:
+        return mark_safe("-")
+    local = timezone.localtime(value)
+    clock = f"{local:%H:%M:%S} {local.tzname()}" if with_zone else f"{local:%H:%M:%S}"
+    whole = f"{local:%Y-%m-%d} {clock}"
+    if local.date() == timezone.localdate() and not dated:
+        shown = format_html('<span class="fc-clock">{}</span>', clock)
+    else:
+        shown = format_html(
+            '<span class="fc-date">{}</span> <span class="fc-clock">{}</span>',
+            f"{local:%Y-%m-%d}",
+            clock,
+        )
+    return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(), whole, shown)
+
+
+def _time_display(model: Any, name: str) -> Any:
+    """An admin display method for the DateTimeField ``name`` of ``model``: its time to the
+    second with the zone and always with the date, under the field's own label (Django's
+    own display of a read-only time stops at the minute)."""
+    field = model._meta.get_field(name)
+
+    @admin.display(description=field.verbose_name, ordering=name)
+    def display(model_admin: Any, obj: Any) -> SafeString:
+        return _time_html(getattr(obj, name), dated=True)
+
+    return display
+
+
 class _Admin(admin.ModelAdmin):
     """What the admins of future_celery's models share: their CSS, and page titles that
     start with a capital letter in every language (German's "%s zur Änderung auswählen"
@@ -214,16 +256,16 @@ class ScheduledJobAdmin(_Admin):
             _("Execution"),
             {
                 "fields": [
-                    "execution_start",
-                    "execution_end",
+                    "execution_start_time",
+                    "execution_end_time",
                     "duration_display",
                     "attempts",
                     "worker",
                     "worker_pid",
                     "task_id",
-                    "queued_at",
+                    "queued_at_time",
                     "dispatches",
-                    "heartbeat",
+                    "heartbeat_time",
                 ]
             },
         ),
@@ -235,8 +277,8 @@ class ScheduledJobAdmin(_Admin):
                     "verbose_name",
                     "creator_link",
                     "repeat_display",
-                    "repeat_until",
-                    "slot",
+                    "repeat_until_time",
+                    "slot_time",
                     "previous_link",
                     "next_link",
                     "backoff",
@@ -246,11 +288,29 @@ class ScheduledJobAdmin(_Admin):
         (
             _("History"),
             {
-                "fields": ["rescheduled_from", "recurring", "task_backend", "created", "updated"],
+                "fields": [
+                    "rescheduled_from",
+                    "recurring",
+                    "task_backend",
+                    "created_time",
+                    "updated_time",
+                ],
                 "classes": ["collapse"],
             },
         ),
     ]
+    # Times to the second with their zone where read-only (Django's own stop at the minute);
+    # the scheduled time and the expiry take the form's date and time inputs while editable.
+    time_slot_start_time = _time_display(ScheduledJob, "time_slot_start")
+    time_slot_end_time = _time_display(ScheduledJob, "time_slot_end")
+    execution_start_time = _time_display(ScheduledJob, "execution_start")
+    execution_end_time = _time_display(ScheduledJob, "execution_end")
+    queued_at_time = _time_display(ScheduledJob, "queued_at")
+    heartbeat_time = _time_display(ScheduledJob, "heartbeat")
+    repeat_until_time = _time_display(ScheduledJob, "repeat_until")
+    slot_time = _time_display(ScheduledJob, "slot")
+    created_time = _time_display(ScheduledJob, "created")
+    updated_time = _time_display(ScheduledJob, "updated")
     _always_readonly = [
         "callable_name",
         "colored_status",
@@ -259,28 +319,28 @@ class ScheduledJobAdmin(_Admin):
         "time_limit",
         "args_display",
         "kwargs_display",
-        "execution_start",
-        "execution_end",
+        "execution_start_time",
+        "execution_end_time",
         "duration_display",
         "attempts",
         "worker",
         "worker_pid",
         "task_id",
-        "queued_at",
+        "queued_at_time",
         "dispatches",
-        "heartbeat",
+        "heartbeat_time",
         "return_value_display",
         "error_display",
         "rescheduled_from",
         "recurring",
         "task_backend",
-        "created",
-        "updated",
+        "created_time",
+        "updated_time",
         "verbose_name",
         "creator_link",
         "repeat_display",
-        "repeat_until",
-        "slot",
+        "repeat_until_time",
+        "slot_time",
         "previous_link",
         "next_link",
         "backoff",
@@ -298,7 +358,15 @@ class ScheduledJobAdmin(_Admin):
     ) -> list[str]:
         if obj is not None and obj.status == ScheduledJob.STATUS_SCHEDULED:
             return self._always_readonly
-        return self._always_readonly + EDITABLE_WHILE_SCHEDULED
+        return self._always_readonly + _shown_read_only(EDITABLE_WHILE_SCHEDULED)
+
+    def get_fieldsets(self, request: HttpRequest, obj: ScheduledJob | None = None) -> Any:
+        if obj is not None and obj.status == ScheduledJob.STATUS_SCHEDULED:
+            return self.fieldsets
+        return [
+            (title, {**options, "fields": _shown_read_only(options["fields"])})
+            for title, options in self.fieldsets
+        ]
 
     def save_model(
         self, request: HttpRequest, obj: ScheduledJob, form: ScheduledJobForm, change: bool
@@ -514,7 +582,7 @@ class RecurringJobAdmin(_Admin):
         "label",
         "schedule_display",
         "active",
-        "next_slot",
+        "next_slot_time",
         "last_runs",
         "source",
         "callable_name",
@@ -528,12 +596,16 @@ class RecurringJobAdmin(_Admin):
         "kwargs_display",
         "source",
         "schedule_display",
-        "next_slot",
-        "last_slot",
+        "next_slot_time",
+        "last_slot_time",
         "last_runs",
-        "created",
-        "updated",
+        "created_time",
+        "updated_time",
     ]
+    next_slot_time = _time_display(RecurringJob, "next_slot")
+    last_slot_time = _time_display(RecurringJob, "last_slot")
+    created_time = _time_display(RecurringJob, "created")
+    updated_time = _time_display(RecurringJob, "updated")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # defined in code, in the INI file, or with recurring()
@@ -626,9 +698,12 @@ class RecurringJobAdmin(_Admin):
 class WorkerAdmin(_Admin):
     """The Celery workers that announce themselves: read only (the workers write the rows)."""
 
-    list_display = ["name", "pid", "started", "last_seen", "lost_at"]
+    list_display = ["name", "pid", "started_time", "last_seen_time", "lost_at_time"]
     list_filter = [("lost_at", admin.EmptyFieldListFilter)]
-    readonly_fields = ["name", "pid", "started", "last_seen", "lost_at"]  # = list_display
+    readonly_fields = ["name", "pid", "started_time", "last_seen_time", "lost_at_time"]
+    started_time = _time_display(Worker, "started")
+    last_seen_time = _time_display(Worker, "last_seen")
+    lost_at_time = _time_display(Worker, "lost_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -661,26 +736,6 @@ def _seconds_text(seconds: int) -> str:
             count, seconds = divmod(seconds, size)
             parts.append(f"{count} {unit}")
     return " ".join(parts)
-
-
-def _time_html(value: dt.datetime | None, with_zone: bool = True) -> SafeString:
-    """A time in the current time zone, to the second, with the zone's name (unless
-    ``with_zone`` is false); today's without the date, which the element's title holds.
-    The date and the time each stay on one line. "-" for none."""
-    if value is None:
-        return mark_safe("-")
-    local = timezone.localtime(value)
-    clock = f"{local:%H:%M:%S} {local.tzname()}" if with_zone else f"{local:%H:%M:%S}"
-    whole = f"{local:%Y-%m-%d} {clock}"
-    if local.date() == timezone.localdate():
-        shown = format_html('<span class="fc-clock">{}</span>', clock)
-    else:
-        shown = format_html(
-            '<span class="fc-date">{}</span> <span class="fc-clock">{}</span>',
-            f"{local:%Y-%m-%d}",
-            clock,
-        )
-    return format_html('<time datetime="{}" title="{}">{}</time>', local.isoformat(), whole, shown)
 
 
 def _note(text: str) -> SafeString:

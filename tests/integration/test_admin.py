@@ -293,3 +293,54 @@ def test_a_jobs_page_shows_its_worker_and_beside_it_the_process_that_ran_it(admi
     )
     page = admin_client.get(change_url(job)).content.decode()
     assert page.index("celery@vm") < page.index("Worker process id") < page.index("20896")
+
+
+def field_cell(page, name):
+    """What the change form shows in its row for ``name`` (a field or a display method)."""
+    return page[page.index(f'<div class="form-row field-{name}') :].split("</div>\n")[0]
+
+
+def test_a_finished_jobs_page_shows_its_times_to_the_second_with_date_and_zone(admin_client):
+    at = dt.datetime(2030, 1, 1, 10, 0, 7, tzinfo=dt.UTC)
+    job = schedule_job(at, "proj.demo.jobs.say_hello", expires="1h")
+    ScheduledJob.objects.filter(pk=job.pk).update(
+        status="complete",
+        queued_at=at,
+        execution_start=at + dt.timedelta(seconds=2),
+        execution_end=at + dt.timedelta(seconds=3, microseconds=500_000),
+    )
+    page = admin_client.get(change_url(job)).content.decode()
+    assert "2030-01-01 10:00:07 UTC" in field_cell(page, "time_slot_start_time")
+    assert "2030-01-01 11:00:07 UTC" in field_cell(page, "time_slot_end_time")
+    assert "2030-01-01 10:00:07 UTC" in field_cell(page, "queued_at_time")
+    assert "2030-01-01 10:00:09 UTC" in field_cell(page, "execution_start_time")
+    assert "2030-01-01 10:00:10 UTC" in field_cell(page, "execution_end_time")
+    assert "Jan. 1, 2030" not in page  # nothing left in Django's format, to the minute
+    # Today's times keep their date on a job's own page (the changelist drops it).
+    created = timezone.localtime(ScheduledJob.objects.get(pk=job.pk).created)
+    assert f"{created:%Y-%m-%d %H:%M:%S} UTC" in field_cell(page, "created_time")
+
+
+def test_a_scheduled_jobs_times_stay_editable_in_date_and_time_inputs(admin_client):
+    job = schedule_job(dt.datetime(2030, 1, 1, 10, 0, 7, tzinfo=dt.UTC), "proj.demo.jobs.say_hello")
+    page = admin_client.get(change_url(job)).content.decode()
+    assert 'name="time_slot_start_0" value="2030-01-01"' in page
+    assert 'name="time_slot_start_1" value="10:00:07"' in page
+    assert "field-time_slot_start_time" not in page
+
+
+def test_the_workers_and_recurring_jobs_show_their_times_to_the_second(admin_client):
+    from future_celery.models import Worker
+    from future_celery.recurring_jobs import recurring
+
+    seen = dt.datetime(2030, 1, 1, 10, 0, 7, tzinfo=dt.UTC)
+    Worker.objects.create(name="celery@vm", pid=4242, started=seen, last_seen=seen)
+    page = admin_client.get(reverse("admin:future_celery_worker_changelist")).content.decode()
+    assert "2030-01-01 10:00:07 UTC" in page
+    job = recurring("nightly", "proj.demo.jobs.say_hello", every="1d", at="03:00")
+    page = admin_client.get(
+        reverse("admin:future_celery_recurringjob_change", args=[job.pk])
+    ).content.decode()
+    assert f"{timezone.localtime(job.next_slot):%Y-%m-%d} 03:00:00 UTC" in field_cell(
+        page, "next_slot_time"
+    )
