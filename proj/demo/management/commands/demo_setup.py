@@ -40,8 +40,13 @@ class Command(BaseCommand):
             with Connection(url, connect_timeout=3) as connection:
                 connection.ensure_connection(max_retries=1)
         except Exception as exc:
+            if url.startswith(("redis://", "rediss://")):
+                hint = (
+                    "  Start Redis:  redis-server --daemonize yes --bind 127.0.0.1 --port 6379\n"
+                    "  (Debian/Ubuntu: apt-get install redis-server), or set CELERY_BROKER_URL."
+                )
+            else:
+                hint = "  Start that broker, or set CELERY_BROKER_URL to one that runs."
             raise CommandError(
-                f"The Celery broker at {url} is not reachable ({exc}).\n"
-                "  Start Redis:  redis-server --daemonize yes --bind 127.0.0.1 --port 6379\n"
-                "  (Debian/Ubuntu: apt-get install redis-server), or set CELERY_BROKER_URL."
+                f"The Celery broker at {url} is not reachable ({exc}).\n{hint}"
             ) from exc
