@@ -103,15 +103,17 @@ test-mysql:
 # The README's examples import django.tasks (Django 6.0); on 5.2 it is django_tasks.
 README_DJANGO6 := --deselect tests/integration/test_readme.py::test_the_readme_examples_run
 # Django 5.2 LTS on Python 3.12: the core and the engine's tests on PostgreSQL, on Redis.
+# Both 5.2 passes test the wheel installed in their venv (scripts/test-installed).
 test-django52: $(VENV_DJANGO52)/.installed
 	DATABASE_URL=$(PG_URL_DJANGO52) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \
-	  $(VENV_DJANGO52)/bin/python -m pytest -m "not sqlite and not mysql and not packaging" -k "not rabbitmq" \
-	  tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
+	  scripts/test-installed $(VENV_DJANGO52) -m "not sqlite and not mysql and not packaging" \
+	  -k "not rabbitmq" tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
 
 # Django 5.2 LTS on Python 3.11: the core on SQLite.
 test-py311: $(VENV_PY311)/.installed
 	DATABASE_URL=sqlite:///$(CURDIR)/test-py311.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
-	  $(VENV_PY311)/bin/python -m pytest -m "not postgresql and not mysql and not engine and not packaging" \
+	  scripts/test-installed $(VENV_PY311) \
+	  -m "not postgresql and not mysql and not engine and not packaging" \
 	  tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
 
 # The sdist and the wheel, installed in a new venv (part of test-postgresql; alone here).

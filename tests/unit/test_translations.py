@@ -5,7 +5,10 @@ import ast
 import gettext
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "future_celery"
+import future_celery
+
+# The package as imported: the source tree, or the wheel where a pass tests that.
+PACKAGE = Path(future_celery.__file__).parent
 
 
 def po_translations(po: Path) -> list[tuple[str, str | None, list[str]]]:
