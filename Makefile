@@ -11,7 +11,9 @@ PG_URL_DJANGO52 ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 SQLITE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
 PORT ?= 8000
-# Django 5.2 LTS on Python 3.12, and on Python 3.11 (through pyenv when installed so).
+# Django 6.0 with the wheel installed (not editable); Django 5.2 LTS on Python 3.12, and on
+# Python 3.11 (through pyenv when installed so).
+VENV_WHEEL := .venv-wheel
 VENV_DJANGO52 := .venv-django52
 VENV_PY311 := .venv-py311
 PYTHON311 ?= python3.11
@@ -44,6 +46,15 @@ $(VENV)/.mysql: $(VENV)/.installed
 	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[redis,postgres,mysql]"
 	touch $@
 
+# Django 6.0 at make test's pins, with the wheel of this tree (pip builds it) and the test tools.
+$(VENV_WHEEL)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt
+	rm -rf $(VENV_WHEEL)
+	$(PYTHON) -m venv $(VENV_WHEEL)
+	$(VENV_WHEEL)/bin/python -m pip install -q --upgrade pip
+	$(VENV_WHEEL)/bin/python -m pip install -q -c requirements/constraints.txt \
+	  -r requirements/test.txt ".[redis,postgres]"
+	touch $@
+
 # Django 5.2 with the wheel of this tree (pip builds it) and the test tools.
 $(VENV_DJANGO52)/.installed: setup.py pyproject.toml requirements/constraints-django52.txt requirements/test.txt
 	rm -rf $(VENV_DJANGO52)
@@ -66,7 +77,8 @@ $(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-djang
 # The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.0) and, beside it, the passes on
 # the other databases and Django 5.2, which use Redis and databases of their own; then the
 # two fault scenarios that stop the machine's PostgreSQL and RabbitMQ, alone.
-test: $(VENV)/.installed $(VENV)/.mysql $(VENV_DJANGO52)/.installed $(VENV_PY311)/.installed lint
+test: $(VENV)/.installed $(VENV)/.mysql $(VENV_WHEEL)/.installed $(VENV_DJANGO52)/.installed \
+  $(VENV_PY311)/.installed lint
 	scripts/ensure-services
 	scripts/ensure-browser
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-beside
@@ -86,10 +98,12 @@ test-beside:
 	$(MAKE) --no-print-directory test-django52
 	$(MAKE) --no-print-directory test-py311
 
-# The core (no Celery engine) on SQLite, the zero-install default.
-test-sqlite:
+# The core (no Celery engine) on SQLite, the zero-install default: on the wheel, installed
+# in a venv of its own (scripts/test-installed), as the Django 5.2 passes.
+test-sqlite: $(VENV_WHEEL)/.installed
 	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
-	  $(PY) -m pytest -m "not postgresql and not mysql and not engine and not packaging" $(PYTEST_ARGS)
+	  scripts/test-installed $(VENV_WHEEL) \
+	  -m "not postgresql and not mysql and not engine and not packaging" $(PYTEST_ARGS)
 
 # MariaDB/MySQL: the core, the engine's tests and every fault scenario but those about
 # PostgreSQL itself, on Redis (RabbitMQ's runs are the PostgreSQL pass's). make run's broker
@@ -103,7 +117,7 @@ test-mysql:
 # The README's examples import django.tasks (Django 6.0); on 5.2 it is django_tasks.
 README_DJANGO6 := --deselect tests/integration/test_readme.py::test_the_readme_examples_run
 # Django 5.2 LTS on Python 3.12: the core and the engine's tests on PostgreSQL, on Redis.
-# Both 5.2 passes test the wheel installed in their venv (scripts/test-installed).
+# Both 5.2 passes test the wheel installed in their venv, too.
 test-django52: $(VENV_DJANGO52)/.installed
 	DATABASE_URL=$(PG_URL_DJANGO52) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/7 \
 	  scripts/test-installed $(VENV_DJANGO52) -m "not sqlite and not mysql and not packaging" \
@@ -146,4 +160,4 @@ screenshots: $(VENV)/.installed
 	  $(PY) -m pytest tests/acceptance/test_admin_in_a_browser.py $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV_DJANGO52) $(VENV_PY311) *.egg-info build dist db.sqlite3* test-*.sqlite3*
+	rm -rf $(VENV) $(VENV_WHEEL) $(VENV_DJANGO52) $(VENV_PY311) *.egg-info build dist db.sqlite3* test-*.sqlite3*
