@@ -216,7 +216,8 @@ def test_a_crash_between_the_ticks_commit_and_its_publish(procs, redis_broker, s
     tick = Process("tick", [*manage_py, "runscheduledjobs", "--dispatch"], env)
     accepted = []
     try:
-        assert wait_until(lambda: ScheduledJob.objects.filter(status="queued").count() == 50, 30)
+        claimed = wait_until(lambda: ScheduledJob.objects.filter(status="queued").count() == 50, 30)
+        assert claimed, (outcome("crash-after-claim"), tick.output[-3000:])
         accepted.append(silent.accept()[0])  # it has connected to the broker, to publish
         # Stuck in publish, after the commit: a second later it has still not returned.
         assert not wait_until(lambda: tick.popen.poll() is not None, 1.0), tick.output
