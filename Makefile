@@ -11,11 +11,15 @@ PG_URL_DJANGO52 ?= postgres://postgres@127.0.0.1:5432/test
 MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 SQLITE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
 PORT ?= 8000
-# Django 6.0 with the wheel installed (not editable); Django 5.2 LTS on Python 3.12, and on
-# Python 3.11 (through pyenv when installed so).
-VENV_WHEEL := .venv-wheel
+# The passes beside the main one, each on the wheel installed in a venv of its own: Django 6.1
+# on Python 3.13; Django 6.0 with django-celery-beat; Django 5.2 LTS on Python 3.12 (with
+# django-celery-beat) and on Python 3.11 (through pyenv when installed so).
+VENV_PY313 := .venv-py313
+VENV_DJANGO60 := .venv-django60
 VENV_DJANGO52 := .venv-django52
 VENV_PY311 := .venv-py311
+PYTHON313 ?= python3.13
+PY313_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.|$$)' | tail -n1)
 PYTHON311 ?= python3.11
 PY311_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.|$$)' | tail -n1)
 
@@ -40,19 +44,25 @@ run: $(VENV)/.installed
 	&& echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --port=5555" \
 	&& PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) exec honcho start -f Procfile
 
-# MySQL's driver compiles against the client library (Debian: libmariadb-dev, pkg-config).
-$(VENV)/.mysql: $(VENV)/.installed
-	scripts/ensure-mysql-client
-	$(PY) -m pip install -q -c requirements/constraints.txt -e ".[redis,postgres,mysql]"
+# Django 6.1 on Python 3.13 at make test's pins, with the wheel of this tree (pip builds it).
+$(VENV_PY313)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt
+	@PYENV_VERSION=$(PY313_PYENV) $(PYTHON313) -c 'import sys; assert sys.version_info[:2] == (3, 13)' \
+	  || { echo "ERROR: Python 3.13 is needed for the Django 6.1 pass on 3.13 ($(PYTHON313) not found); set PYTHON313=/path/to/python3.13"; exit 1; }
+	rm -rf $(VENV_PY313)
+	PYENV_VERSION=$(PY313_PYENV) $(PYTHON313) -m venv $(VENV_PY313)
+	$(VENV_PY313)/bin/python -m pip install -q --upgrade pip
+	$(VENV_PY313)/bin/python -m pip install -q -c requirements/constraints.txt \
+	  -r requirements/test.txt ".[redis,postgres]"
 	touch $@
 
-# Django 6.0 at make test's pins, with the wheel of this tree (pip builds it) and the test tools.
-$(VENV_WHEEL)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt
-	rm -rf $(VENV_WHEEL)
-	$(PYTHON) -m venv $(VENV_WHEEL)
-	$(VENV_WHEEL)/bin/python -m pip install -q --upgrade pip
-	$(VENV_WHEEL)/bin/python -m pip install -q -c requirements/constraints.txt \
-	  -r requirements/test.txt ".[redis,postgres]"
+# Django 6.0 with django-celery-beat and MySQL's driver, with the wheel of this tree.
+$(VENV_DJANGO60)/.installed: setup.py pyproject.toml requirements/constraints-django60.txt requirements/test.txt
+	scripts/ensure-mysql-client
+	rm -rf $(VENV_DJANGO60)
+	$(PYTHON) -m venv $(VENV_DJANGO60)
+	$(VENV_DJANGO60)/bin/python -m pip install -q --upgrade pip
+	$(VENV_DJANGO60)/bin/python -m pip install -q -c requirements/constraints-django60.txt \
+	  -r requirements/test.txt ".[redis,postgres,mysql,celery-beat]"
 	touch $@
 
 # Django 5.2 with the wheel of this tree (pip builds it) and the test tools.
@@ -61,7 +71,7 @@ $(VENV_DJANGO52)/.installed: setup.py pyproject.toml requirements/constraints-dj
 	$(PYTHON) -m venv $(VENV_DJANGO52)
 	$(VENV_DJANGO52)/bin/python -m pip install -q --upgrade pip
 	$(VENV_DJANGO52)/bin/python -m pip install -q -c requirements/constraints-django52.txt \
-	  -r requirements/test.txt ".[redis,postgres,tasks]"
+	  -r requirements/test.txt ".[redis,postgres,tasks,celery-beat]"
 	touch $@
 
 $(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-django52.txt requirements/test.txt
@@ -74,23 +84,27 @@ $(VENV_PY311)/.installed: setup.py pyproject.toml requirements/constraints-djang
 	  -r requirements/test.txt ".[redis,postgres,tasks]"
 	touch $@
 
-# The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.0) and, beside it, the passes on
-# the other databases and Django 5.2, which use Redis and databases of their own; then the
-# two fault scenarios that stop the machine's PostgreSQL and RabbitMQ, alone.
-test: $(VENV)/.installed $(VENV)/.mysql $(VENV_WHEEL)/.installed $(VENV_DJANGO52)/.installed \
-  $(VENV_PY311)/.installed lint
+# The main pass (PostgreSQL, Redis and RabbitMQ, Django 6.1, beat on Celery's own scheduler)
+# and, beside it, the passes on the other databases, Pythons and Django series, which use Redis
+# and databases of their own; then the two fault scenarios that stop the machine's PostgreSQL
+# and RabbitMQ, alone.
+test: $(VENV)/.installed $(VENV_PY313)/.installed $(VENV_DJANGO60)/.installed \
+  $(VENV_DJANGO52)/.installed $(VENV_PY311)/.installed lint
 	scripts/ensure-services
 	scripts/ensure-browser
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-postgresql test-beside
 	$(MAKE) --no-print-directory test-service-restarts
 
 # The whole suite on PostgreSQL (with Redis and RabbitMQ and real Celery processes), but for
-# the two scenarios that stop the machine's services (test-service-restarts).
+# the two scenarios that stop the machine's services (test-service-restarts). Without
+# django-celery-beat: beat runs the tick on Celery's own scheduler.
 test-postgresql:
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql" -k "not the_machines" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql and not celery_beat" \
+	  -k "not the_machines" $(PYTEST_ARGS)
 
 test-service-restarts:
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql" -k "the_machines" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql and not celery_beat" \
+	  -k "the_machines" $(PYTEST_ARGS)
 
 test-beside:
 	$(MAKE) --no-print-directory test-sqlite
@@ -98,19 +112,21 @@ test-beside:
 	$(MAKE) --no-print-directory test-django52
 	$(MAKE) --no-print-directory test-py311
 
-# The core (no Celery engine) on SQLite, the zero-install default: on the wheel, installed
-# in a venv of its own (scripts/test-installed), as the Django 5.2 passes.
-test-sqlite: $(VENV_WHEEL)/.installed
+# The core (no Celery engine) on SQLite, the zero-install default: Django 6.1 on Python 3.13,
+# on the wheel (scripts/test-installed), as the other passes beside the main one.
+test-sqlite: $(VENV_PY313)/.installed
 	DATABASE_URL=sqlite:///$(CURDIR)/test-core.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
-	  scripts/test-installed $(VENV_WHEEL) \
-	  -m "not postgresql and not mysql and not engine and not packaging" $(PYTEST_ARGS)
+	  scripts/test-installed $(VENV_PY313) \
+	  -m "not postgresql and not mysql and not engine and not packaging and not celery_beat" $(PYTEST_ARGS)
 
-# MariaDB/MySQL: the core, the engine's tests and every fault scenario but those about
-# PostgreSQL itself, on Redis (RabbitMQ's runs are the PostgreSQL pass's). make run's broker
-# choice and Flower do not touch the database: the PostgreSQL pass has them.
-test-mysql:
+# MariaDB/MySQL on Django 6.0 with django-celery-beat (the tick its periodic task): the core,
+# the engine's tests and every fault scenario but those about PostgreSQL itself, on Redis
+# (RabbitMQ's runs are the PostgreSQL pass's). make run's broker choice and Flower do not
+# touch the database: the PostgreSQL pass has them.
+test-mysql: $(VENV_DJANGO60)/.installed
 	DATABASE_URL=$(MYSQL_URL) TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/14 \
-	  $(PY) -m pytest -m "not postgresql and not sqlite and not packaging and not browser" \
+	  scripts/test-installed $(VENV_DJANGO60) \
+	  -m "not postgresql and not sqlite and not packaging and not browser" \
 	  -k "not rabbitmq and not the_machines" --ignore tests/acceptance/test_make_run.py \
 	  --ignore tests/acceptance/test_flower.py $(PYTEST_ARGS)
 
@@ -127,7 +143,7 @@ test-django52: $(VENV_DJANGO52)/.installed
 test-py311: $(VENV_PY311)/.installed
 	DATABASE_URL=sqlite:///$(CURDIR)/test-py311.sqlite3 TEST_CELERY_BROKER_URL=redis://127.0.0.1:6379/6 \
 	  scripts/test-installed $(VENV_PY311) \
-	  -m "not postgresql and not mysql and not engine and not packaging" \
+	  -m "not postgresql and not mysql and not engine and not packaging and not celery_beat" \
 	  tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
 
 # The sdist and the wheel, installed in a new venv (part of test-postgresql; alone here).
@@ -160,4 +176,4 @@ screenshots: $(VENV)/.installed
 	  $(PY) -m pytest tests/acceptance/test_admin_in_a_browser.py $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV_WHEEL) $(VENV_DJANGO52) $(VENV_PY311) *.egg-info build dist db.sqlite3* test-*.sqlite3*
+	rm -rf $(VENV) $(VENV_PY313) $(VENV_DJANGO60) $(VENV_DJANGO52) $(VENV_PY311) *.egg-info build dist db.sqlite3* test-*.sqlite3*

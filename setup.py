@@ -19,16 +19,16 @@ setup(
     # Django 6.0 needs 3.12; Django 5.2 runs on 3.11 too (make test runs both).
     python_requires=">=3.11",
     # Ranges of what is supported; CI tests the pins in requirements/constraints.txt (Django
-    # 6.0). Django 5.2, the LTS (db_default needs 5.0), with django-celery-beat 2.8 (2.9 is
-    # the one for Django 6.0; it stops before 6.1, which is untested here). kombu 5.7 is the
-    # first with Producer.batch(), which the tick sends with; Celery 5.7 is the one tested,
-    # and future_celery.messages and worker_request use its internals (tests/unit/
-    # test_private_apis.py checks them). The caps are the next major versions.
+    # 6.1) and beside them Django 6.0 and 5.2, the LTS (db_default needs 5.0). kombu 5.7 is
+    # the first with Producer.batch(), which the tick sends with; Celery 5.7 is the one
+    # tested, and future_celery.messages and worker_request use its internals (tests/unit/
+    # test_private_apis.py checks them). The caps are the next versions not tested.
+    # django-celery-beat is optional (the celery-beat extra): its releases so far stop before
+    # Django 6.1, and without it future_celery's beat scheduler stands on Celery's own.
     install_requires=[
-        "Django>=5.2,<6.1",
+        "Django>=5.2,<6.2",
         "celery>=5.7,<6",
         "kombu>=5.7,<6",
-        "django-celery-beat>=2.8,<3",
     ],
     # The broker's and the database's drivers: pip install "future_celery[redis,postgres]",
     # or [postgres] alone on RabbitMQ (kombu's amqp driver comes with kombu), or [redis] on
@@ -45,6 +45,9 @@ setup(
         "mysql": ["mysqlclient>=2.2.1"],
         # Django's Tasks framework on Django 5.2 (Django 6.0 has it as django.tasks).
         "tasks": ["django-tasks>=0.12"],
+        # The tick as a periodic task in django-celery-beat's tables and admin (Django 5.2 and
+        # 6.0 for now: its 2.9 release requires Django < 6.1).
+        "celery-beat": ["django-celery-beat>=2.8,<3"],
     },
     # celery beat -S future_celery, as django-celery-beat's -S django.
     entry_points={
@@ -67,9 +70,11 @@ setup(
         "Framework :: Django",
         "Framework :: Django :: 5.2",
         "Framework :: Django :: 6.0",
+        "Framework :: Django :: 6.1",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Typing :: Typed",
     ],
 )

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from django.apps import AppConfig, apps
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.db import connections
@@ -27,21 +27,33 @@ def check_use_tz(
     return []
 
 
-@checks.register()
-def check_beat_installed(
+@checks.register(deploy=True)
+def check_beat_mode(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    if not apps.is_installed("django_celery_beat"):
-        return [
-            checks.Warning(
-                "django_celery_beat is not installed: the future_celery tick is not registered as "
-                "a periodic task, so jobs are dispatched only right after they are scheduled (when "
-                "due within the look-ahead) or by `runscheduledjobs --dispatch` from cron.",
-                hint="Add 'django_celery_beat' to INSTALLED_APPS and run celery beat -S django.",
-                id="future_celery.W001",
-            )
-        ]
-    return []
+    """Which scheduler `celery beat -S future_celery` stands on, and why (manage.py check
+    --deploy; beat logs it too when it starts)."""
+    from .beat import DJANGO_CELERY_BEAT, mode
+
+    current = mode()
+    if current.name == DJANGO_CELERY_BEAT:
+        hint = (
+            "To run without it, remove django_celery_beat from INSTALLED_APPS: the tick then "
+            "runs on Celery's own scheduler."
+        )
+    else:
+        hint = (
+            "For the tick as a periodic task in django-celery-beat's admin (Django 5.2 and "
+            '6.0 so far): pip install "future_celery[celery-beat]", add django_celery_beat to '
+            "INSTALLED_APPS and migrate."
+        )
+    return [
+        checks.Info(
+            f"celery beat -S future_celery runs on {current.name}'s scheduler: {current.why}",
+            hint=hint,
+            id="future_celery.I001",
+        )
+    ]
 
 
 @checks.register()

@@ -29,10 +29,14 @@ Daylight saving time, for the wall-clock schedules (days, weekday, cron):
   fields both name fixed values (neither starts with "*": "30 2 * * *", "0,30 1-3 * * *");
   several of their times inside one gap make one slot, at the change.
 - A cron expression with "*" in its minute or hour field ("*/15 * * * *", "0 * * * *",
-  "* 2 * * *") follows the real clock: its wall minutes inside the gap do not exist and are
-  skipped ("*/15" goes from 01:45 CET to 03:00 CEST, a quarter of an hour later), and on the
-  fall-back day the repeated minutes run once, so nothing runs during the second 02:00-02:59.
-  This is the line Vixie cron draws between fixed-time and wildcard jobs.
+  "* 2 * * *") follows the real clock, as Vixie cron runs such jobs "based on the new time
+  immediately": its wall minutes inside the gap do not exist and are skipped ("*/15" goes
+  from 01:45 CET to 03:00 CEST, a quarter of an hour later), and on the fall-back day the
+  repeated wall minutes run again when the clock goes back ("0 * * * *" in Europe/Berlin on
+  2026-10-25 runs at 02:00 CEST, 02:00 CET and 03:00 CET: one hour apart throughout). Fixed-time
+  expressions run once. This is the line Vixie cron draws between fixed-time and wildcard jobs;
+  cronsim (healthchecks.io's) draws it the same way, and tests/unit/test_cron_against_cronsim.py
+  holds ours against it.
 """
 
 from __future__ import annotations
@@ -442,22 +446,43 @@ def _next_cron(text: str, zone: zoneinfo.ZoneInfo, after: dt.datetime) -> dt.dat
     cron = _compile_cron(_normal_cron(text))
     start = after.astimezone(zone).date() - dt.timedelta(days=1)
     one_day = dt.timedelta(days=1)
+    # A wildcard expression's repeated wall minutes of a fall-back (fold=1) come after later
+    # wall minutes' first occurrences: the earliest candidate is kept until a first occurrence
+    # past ``after`` is found, after which no later wall time can come sooner.
+    best: dt.datetime | None = None
     for day in _cron_days(cron, start):
         midnight = dt.datetime.combine(day, dt.time(0, 0))
-        if _wall_to_utc(midnight + one_day, zone) <= after:
+        if _last_instant(midnight + one_day, zone, cron.fixed) <= after:
             continue
         for hour in cron.hours:
             hour_start = midnight + dt.timedelta(hours=hour)
-            if _wall_to_utc(hour_start + dt.timedelta(hours=1), zone) <= after:
+            if _last_instant(hour_start + dt.timedelta(hours=1), zone, cron.fixed) <= after:
                 continue
             for minute in cron.minutes:
                 wall = hour_start + dt.timedelta(minutes=minute)
-                slot = _wall_to_utc(wall, zone) if cron.fixed else _existing_to_utc(wall, zone)
-                if slot is not None and slot > after:
-                    return slot
+                first: dt.datetime | None
+                if cron.fixed:
+                    first, again = _wall_to_utc(wall, zone), None
+                else:
+                    first, again = _existing_to_utc(wall, zone), _repeated_to_utc(wall, zone)
+                if again is not None and again > after and (best is None or again < best):
+                    best = again
+                if first is not None and first > after:
+                    return first if best is None or first < best else best
+    if best is not None:
+        return best
     raise InvalidRecurrence(
         f"cron {text!r} matches no time within {CRON_HORIZON_YEARS} years after {after}"
     )
+
+
+def _last_instant(wall: dt.datetime, zone: zoneinfo.ZoneInfo, fixed: bool) -> dt.datetime:
+    """An instant no earlier than any occurrence of the wall times before ``wall``: its
+    first occurrence for fixed-time expressions, its later one (after a fall-back) for
+    wildcard ones."""
+    if fixed:
+        return _wall_to_utc(wall, zone)
+    return max(wall.replace(tzinfo=zone, fold=fold).astimezone(dt.UTC) for fold in (0, 1))
 
 
 def _cron_days(cron: _Cron, start: dt.date) -> Iterator[dt.date]:
@@ -487,6 +512,16 @@ def _existing_to_utc(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime 
     if slot.astimezone(zone).replace(tzinfo=None) != wall:
         return None
     return slot
+
+
+def _repeated_to_utc(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """The second occurrence of a naive wall time that a fall-back repeats, as a UTC instant;
+    None for a wall time that happens once (or not at all)."""
+    first = _existing_to_utc(wall, zone)
+    second = wall.replace(tzinfo=zone, fold=1).astimezone(dt.UTC)
+    if first is None or second == first:
+        return None
+    return second
 
 
 def _wall_to_utc(wall: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:

@@ -14,7 +14,7 @@ Imported by the app's ready() when the framework is importable."""
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import datetime as dt
 import functools
 import inspect
@@ -180,10 +180,15 @@ def queue_name(queue: str, queues: set[str]) -> str:
 
 def _with(task: Task, **changes: Any) -> Task:
     """A copy of ``task`` with ``changes``, not validated again (Task.using() would be: a
-    result enqueued under other settings must still be readable)."""
-    changed = copy.copy(task)
-    for name, value in changes.items():
-        object.__setattr__(changed, name, value)
+    result enqueued under other settings must still be readable). Built field by field, not
+    by copy.copy: Django 6.1's Task.__reduce__ rebuilds the task through its __init__, whose
+    validate_task (ours calls _with) would copy it again without end."""
+    changed = object.__new__(type(task))
+    state = getattr(task, "__dict__", None)  # the backport's Task has no __slots__
+    if state:
+        changed.__dict__.update(state)
+    for field in dataclasses.fields(task):
+        object.__setattr__(changed, field.name, changes.get(field.name, getattr(task, field.name)))
     return changed
 
 

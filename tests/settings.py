@@ -1,5 +1,6 @@
 """Test settings: the example project's, with what tests need on top."""
 
+import json
 import os
 
 from proj.settings import *  # noqa: F403
@@ -27,6 +28,11 @@ CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
 CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     CELERY_BROKER_URL, os.environ.get("TEST_CELERY_BROKER_FOLDER", BASE_DIR / ".broker" / "tests")
 )
+
+# A beat_schedule of the project's own (JSON: {name: {"task", "schedule" in seconds, "args"}}),
+# for the tests of celery beat running it beside the tick.
+if os.environ.get("TEST_BEAT_SCHEDULE"):
+    CELERY_BEAT_SCHEDULE = json.loads(os.environ["TEST_BEAT_SCHEDULE"])
 
 # Short intervals, so that the engine's tests (and the processes they start, which use these
 # settings too) see ticks, heartbeats and retries within seconds. With

@@ -28,6 +28,8 @@ BUILD_WARNINGS = ("absent from the `packages` configuration", "no files found ma
 SETTINGS = """\
 from pathlib import Path
 
+WITH_CELERY_BEAT = {with_celery_beat}
+
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "test-packaging"
 INSTALLED_APPS = [
@@ -36,7 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django_celery_beat",
+    *(["django_celery_beat"] if WITH_CELERY_BEAT else []),
     "future_celery",
 ]
 MIDDLEWARE = [
@@ -82,7 +84,8 @@ execute_from_command_line(sys.argv)
 """
 
 # What `celery beat -S future_celery` does with its argument: celery.beat.Service resolves
-# the name through the celery.beat_schedulers entry points, then makes the scheduler.
+# the name through the celery.beat_schedulers entry points, then makes the scheduler, on
+# django-celery-beat's when the site has it, else on Celery's own.
 BEAT_SCHEDULER = """\
 import django
 
@@ -90,17 +93,23 @@ django.setup()
 from importlib.metadata import entry_points
 
 from celery import Celery
-from celery.beat import Service
-from django_celery_beat.schedulers import DatabaseScheduler
+from celery.beat import PersistentScheduler, Service
+
+from future_celery.beat import mode
 
 schedulers = {ep.name: ep.value for ep in entry_points(group="celery.beat_schedulers")}
 assert schedulers["future_celery"] == "future_celery.beat:DatabaseScheduler", schedulers
+if mode().name == "django-celery-beat":
+    from django_celery_beat.schedulers import DatabaseScheduler as base
+else:
+    base = PersistentScheduler
 app = Celery("site")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-scheduler = Service(app, scheduler_cls="future_celery").get_scheduler(lazy=True)
-assert isinstance(scheduler, DatabaseScheduler), type(scheduler).__mro__
+service = Service(app, scheduler_cls="future_celery", schedule_filename="beat-schedule")
+scheduler = service.get_scheduler(lazy=True)
+assert isinstance(scheduler, base), type(scheduler).__mro__
 scheduler.setup_schedule()
-print(type(scheduler).__module__, sorted(scheduler.schedule))
+print(type(scheduler).__module__, mode().name, sorted(scheduler.schedule))
 """
 
 
@@ -183,18 +192,24 @@ def clean_env(venv: Path) -> dict[str, str]:
     return env
 
 
-# The two Django series supported, each at the versions make test pins (5.2 with the
-# django-tasks backport, which Django 6.0 has as django.tasks).
+# The three Django series supported, each at the versions make test pins (5.2 with the
+# django-tasks backport, which Django 6.0 has as django.tasks): 6.1 without django-celery-beat
+# (none of its releases installs beside it), 6.0 and 5.2 with it (the celery-beat extra).
 DJANGOS = {
-    "django-6.0": (CONSTRAINTS, "redis"),
-    "django-5.2": (ROOT / "requirements" / "constraints-django52.txt", "redis,tasks"),
+    "django-6.1": (CONSTRAINTS, "redis", False),
+    "django-6.0": (ROOT / "requirements" / "constraints-django60.txt", "redis,celery-beat", True),
+    "django-5.2": (
+        ROOT / "requirements" / "constraints-django52.txt",
+        "redis,tasks,celery-beat",
+        True,
+    ),
 }
 
 
 @pytest.mark.packaging
 @pytest.mark.parametrize("django", DJANGOS)
 def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path, django):
-    constraints, extras = DJANGOS[django]
+    constraints, extras, with_celery_beat = DJANGOS[django]
     src = source_tree(tmp_path / "src")
     dist = tmp_path / "dist"
     # No --sdist/--wheel: build makes the sdist, then the wheel from the sdist, so the wheel
@@ -221,10 +236,17 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
         entry_points
     )
     assert metadata["Version"] == VERSION
-    assert set(metadata.get_all("Provides-Extra")) == {"redis", "postgres", "mysql", "tasks"}
+    assert set(metadata.get_all("Provides-Extra")) == {
+        "redis",
+        "postgres",
+        "mysql",
+        "tasks",
+        "celery-beat",
+    }
     requires = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
     required = {re.match(r"[\w.-]+", r)[0] for r in requires}
-    assert required == {"Django", "celery", "kombu", "django-celery-beat"}, requires
+    assert required == {"Django", "celery", "kombu"}, requires
+    assert "Django<6.2,>=5.2" in requires, requires
 
     with tarfile.open(sdist) as archive:
         top = f"future_celery-{VERSION}/"
@@ -241,7 +263,7 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
 
     site = tmp_path / "site"
     site.mkdir()
-    (site / "settings.py").write_text(SETTINGS)
+    (site / "settings.py").write_text(SETTINGS.replace("{with_celery_beat}", str(with_celery_beat)))
     (site / "urls.py").write_text(URLS)
     (site / "manage.py").write_text(MANAGE)
     env["DJANGO_SETTINGS_MODULE"] = "settings"
@@ -276,4 +298,9 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
 
     beat = run(python, "-c", BEAT_SCHEDULER, cwd=site, env=env)
     assert beat.startswith("future_celery.beat ")
+    assert beat.split()[1] == ("django-celery-beat" if with_celery_beat else "celery"), beat
     assert "future_celery: dispatch due jobs" in beat
+    # The Django the constraints name is the one installed: pip did not move it to fit.
+    pinned = re.search(r"^Django==(\S+)$", constraints.read_text(), re.M)[1]
+    installed = run(python, "-c", "import django; print(django.__version__)", cwd=site, env=env)
+    assert installed.strip() == pinned

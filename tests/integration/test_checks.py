@@ -21,10 +21,3 @@ def test_a_lookahead_shorter_than_the_tick_interval_is_a_warning(settings):
     [message] = [m for m in checks.run_checks() if m.id == "future_celery.W002"]
     assert "up to 3 s late" in message.msg
     assert "(the defaults: 20 s and 1 s)" in message.hint
-
-
-def test_without_django_celery_beat_a_warning_says_how_jobs_get_dispatched(settings):
-    settings.INSTALLED_APPS = [
-        app for app in settings.INSTALLED_APPS if app != "django_celery_beat"
-    ]
-    assert "future_celery.W001" in ids()

@@ -10,10 +10,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from future_celery import ScheduledJob, dispatch, schedule_jobs
-from future_celery.beat import TICK_NAME
 
 pytestmark = pytest.mark.engine
 
@@ -47,23 +45,6 @@ def queue(redis_broker):
     redis.delete(QUEUE)
     yield lambda: redis.llen(QUEUE)
     redis.delete(QUEUE)
-
-
-def test_migrate_registers_the_tick_as_a_periodic_task(db, settings):
-    task = PeriodicTask.objects.get(name=TICK_NAME)
-    assert task.task == "future_celery.tick" and task.enabled
-    assert task.interval.every == round(settings.FUTURE_CELERY_TICK_INTERVAL)
-    assert task.interval.period == "seconds"
-
-
-def test_the_tick_interval_follows_the_setting_and_admins_keep_enabled(db, settings):
-    from future_celery.beat import register_tick
-
-    PeriodicTask.objects.filter(name=TICK_NAME).update(enabled=False)
-    settings.FUTURE_CELERY_TICK_INTERVAL = 7
-    register_tick()
-    task = PeriodicTask.objects.get(name=TICK_NAME)
-    assert task.interval.every == 7 and not task.enabled
 
 
 def test_a_tick_dispatches_due_jobs_in_batches_and_leaves_future_ones(

@@ -576,10 +576,20 @@ def test_hourly_cron_follows_the_real_clock_across_both_changes(zone, spring, fa
     assert len(set(short_day)) == 23
     assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(short_day))
     long_day = day_slots(rec, zone, fall)
-    assert len(long_day) == 24  # the repeated hour runs once, at its first occurrence
-    gaps = [b - a for a, b in itertools.pairwise(long_day)]
-    assert gaps.count(dt.timedelta(hours=2)) == 1
-    assert gaps.count(dt.timedelta(hours=1)) == 22
+    assert len(long_day) == 25  # the repeated hour runs again, on the new time (as cron)
+    assert all(b - a == dt.timedelta(hours=1) for a, b in itertools.pairwise(long_day))
+
+
+def test_hourly_cron_in_berlin_runs_the_repeated_two_oclock_twice():
+    """The case the outside check found: 02:00 CEST, then 02:00 CET, then 03:00 CET (it went
+    from 02:00 CEST to 03:00 CET, two hours apart, losing a run each year)."""
+    rec = parse(cron="0 * * * *", tz="Europe/Berlin")
+    found = list(slots(rec, utc(2026, 10, 24, 23, 30), utc(2026, 10, 25, 2)))
+    assert [slot.astimezone(BERLIN).strftime("%H:%M %Z") for slot in found] == [
+        "02:00 CEST",
+        "02:00 CET",
+        "03:00 CET",
+    ]
 
 
 def test_quarter_hour_cron_skips_the_wall_minutes_a_gap_removes():
@@ -594,15 +604,20 @@ def test_quarter_hour_cron_skips_the_wall_minutes_a_gap_removes():
     assert len(day_slots(rec, BERLIN, dt.date(2026, 3, 29))) == 92
 
 
-def test_quarter_hour_cron_runs_the_repeated_hour_once():
+def test_quarter_hour_cron_runs_the_repeated_hour_again_with_no_gap():
     rec = parse(cron="*/15 * * * *", tz="Europe/Berlin")
     found = list(slots(rec, utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 2, 15)))
     assert [slot.astimezone(BERLIN).strftime("%H:%M %Z") for slot in found] == [
         "02:45 CEST",
+        "02:00 CET",
+        "02:15 CET",
+        "02:30 CET",
+        "02:45 CET",
         "03:00 CET",
         "03:15 CET",
     ]
-    assert len(day_slots(rec, BERLIN, dt.date(2026, 10, 25))) == 96
+    assert all(b - a == dt.timedelta(minutes=15) for a, b in itertools.pairwise(found))
+    assert len(day_slots(rec, BERLIN, dt.date(2026, 10, 25))) == 100
 
 
 def test_every_minute_cron_over_a_day_with_a_gap():

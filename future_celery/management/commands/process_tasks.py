@@ -12,15 +12,16 @@ import threading
 from types import FrameType
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from future_celery import runner
 from future_celery.exceptions import RunnerAlreadyActive
+from future_celery.management.base import RunnerCommand
 
 logger = logging.getLogger("future_celery.process_tasks")
 
 
-class Command(BaseCommand):
+class Command(RunnerCommand):
     help = "Run due jobs in this process, polling for new ones (django-background-tasks)."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -3,14 +3,15 @@ with --dispatch run one dispatcher tick that hands them to Celery (cron instead 
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from future_celery.dispatch import tick
 from future_celery.exceptions import RunnerAlreadyActive
+from future_celery.management.base import RunnerCommand
 from future_celery.runner import run_due
 
 
-class Command(BaseCommand):
+class Command(RunnerCommand):
     help = "Run the scheduled jobs that are due, in this process, without Celery."
 
     def add_arguments(self, parser: CommandParser) -> None:
