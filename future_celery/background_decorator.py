@@ -14,7 +14,7 @@ from typing import Any, overload
 
 from django.db import models
 
-from . import callables, scheduling
+from . import callables, options, scheduling
 from .exceptions import InvalidOption, WrongOptionType
 from .models import ScheduledJob
 
@@ -162,6 +162,8 @@ def repeat_seconds(repeat: int | float | dt.timedelta | None) -> int:
         raise WrongOptionType(
             f"repeat must be a number of seconds (or a timedelta), not {type(repeat).__name__}"
         )
-    if repeat < 0 or 0 < repeat < 1:
-        raise InvalidOption(f"repeat must be 0 (never) or at least 1 second, not {repeat!r}")
+    if not (repeat == 0 or 1 <= repeat <= options.MAX_INT):  # NaN fails both
+        raise InvalidOption(
+            f"repeat must be 0 (never) or from 1 to {options.MAX_INT:,} seconds, not {repeat!r}"
+        )
     return int(repeat)

@@ -1,14 +1,31 @@
 """Checking the options a job is scheduled with (queue, priority, attempts, seconds, a saved
-model, a choice), the same way for every front door; each bad value raises an error that
-names the option."""
+model, a choice, a text), the same way for every front door; each bad value raises an error
+that names the option and the limit, before anything is written.
+
+The limits are what the columns hold on every database we run on, and what a worker can
+honour: a value past them would otherwise fail in the database (PostgreSQL's "integer out of
+range", a NUL character in text) or never be enforced."""
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Collection
 
 from django.db import models
 
 from .exceptions import InvalidOption, WrongOptionType
+
+# PostgreSQL's integer (PositiveIntegerField): the smallest of the integer columns' ranges.
+MAX_INT = 2**31 - 1
+# The longest a Python timer can wait (about 292 years on Linux): the worker's time limits run
+# on such timers (billiard's pool caps its waits at it), so a longer limit is never enforced.
+MAX_SECONDS = threading.TIMEOUT_MAX
+# The job's queue column (a CharField); AMQP takes queue names of up to 255 bytes.
+QUEUE_MAX_LENGTH = 200
+QUEUE_MAX_BYTES = 255
+# Control characters: PostgreSQL refuses NUL in text, and no broker's queue name holds any.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def saved_model(name: str, value: object) -> None:
@@ -20,12 +37,32 @@ def saved_model(name: str, value: object) -> None:
 
 
 def queue(value: str | None, default: str | None) -> str:
-    """A Celery queue name ("" for Celery's default)."""
+    """A Celery queue name ("" or None: Celery's default queue, task_default_queue)."""
     value = default if value is None else value
     if value is None:
         return ""
     if not isinstance(value, str):
         raise WrongOptionType(f"queue must be a string, not {type(value).__name__}")
+    if len(value) > QUEUE_MAX_LENGTH or len(value.encode()) > QUEUE_MAX_BYTES:
+        raise InvalidOption(
+            f"queue must be at most {QUEUE_MAX_LENGTH} characters and {QUEUE_MAX_BYTES} bytes "
+            f"in UTF-8, not {len(value)} characters ({value[:40]!r}...)"
+        )
+    if _CONTROL.search(value):
+        raise InvalidOption(f"queue must not contain control characters, not {value!r}")
+    return value
+
+
+def text(name: str, value: object, max_length: int | None = None) -> str:
+    """A string for a text column: at most ``max_length`` characters, no NUL character."""
+    if not isinstance(value, str):
+        raise WrongOptionType(f"{name} must be a string, not {type(value).__name__}")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidOption(
+            f"{name} must be at most {max_length} characters, not {len(value)} ({value[:40]!r}...)"
+        )
+    if "\x00" in value:
+        raise InvalidOption(f"{name} must not contain a NUL character (\\x00)")
     return value
 
 
@@ -41,17 +78,25 @@ def priority(value: int | None, default: int | None) -> int | None:
 
 def positive_int(name: str, value: int | None, default: int) -> int:
     value = default if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidOption(f"{name} must be a whole number of at least 1, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INT:
+        raise InvalidOption(f"{name} must be a whole number from 1 to {MAX_INT:,}, not {value!r}")
     return value
 
 
 def seconds(name: str, value: float | None, default: float | None) -> float | None:
+    """A positive, finite number of seconds, at most MAX_SECONDS (None: no limit)."""
     value = default if value is None else value
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidOption(f"{name} must be a positive number of seconds, not {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_SECONDS  # NaN fails both comparisons
+    ):
+        raise InvalidOption(
+            f"{name} must be a number of seconds above 0 and at most {MAX_SECONDS:.0f} (the "
+            f"longest a worker's timer can wait), not {value!r}"
+        )
     return float(value)
 
 

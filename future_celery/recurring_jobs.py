@@ -59,10 +59,10 @@ def recurring(
     expression, read in time zone ``tz`` (default TIME_ZONE). Idempotent: calling it again
     with the same arguments changes nothing, and its next slot moves only when its schedule
     changed. Bad input raises and saves nothing."""
-    if not isinstance(label, str) or not label.strip() or len(label) > 200:
-        raise WrongOptionType(
-            f"label must be a non-empty string of at most 200 characters, not {label!r}"
-        )
+    if not isinstance(label, str) or not label.strip():
+        raise WrongOptionType(f"label must be a non-empty string, not {label!r}")
+    options.text("label", label, RecurringJob._meta.get_field("label").max_length)
+    options.text("description", description)
     name, _ = callables.name_of(callable)
     callables.check_allowed(name)
     rule = recurrence.parse(every=every, at=at, cron=cron, tz=tz)

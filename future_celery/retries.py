@@ -8,6 +8,11 @@ from . import conf
 from .exceptions import InvalidOption
 
 BACKOFFS = ("exponential", "polynomial")
+# Past these attempts the delays stop growing, so that a job allowed millions of attempts
+# never overflows a float or a timedelta: 2 ** 62 times RETRY_BACKOFF (capped by
+# RETRY_BACKOFF_MAX long before), and 3,000 ** 4 seconds (some 2.5 million years).
+_EXPONENT_MAX = 62
+_POLYNOMIAL_ATTEMPT_MAX = 3000
 
 
 def backoff(attempt: int, policy: str = "exponential") -> float:
@@ -16,8 +21,9 @@ def backoff(attempt: int, policy: str = "exponential") -> float:
     together do not retry together). "polynomial": django-background-tasks' attempts ** 4 + 5
     seconds (6, 21, 86, 261... about four days after 25)."""
     if policy == "polynomial":
-        return float(attempt**4 + 5)
-    ceiling = min(conf.get("RETRY_BACKOFF_MAX"), conf.get("RETRY_BACKOFF") * 2 ** (attempt - 1))
+        return float(min(attempt, _POLYNOMIAL_ATTEMPT_MAX) ** 4 + 5)
+    doublings = min(attempt - 1, _EXPONENT_MAX)
+    ceiling = min(conf.get("RETRY_BACKOFF_MAX"), conf.get("RETRY_BACKOFF") * 2**doublings)
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 

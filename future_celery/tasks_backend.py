@@ -28,7 +28,7 @@ from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.dispatch import Signal
 
-from . import callables, conf, front_doors, scheduling, serialization
+from . import callables, conf, front_doors, options, scheduling, serialization
 from .exceptions import (
     ArgumentNotSerializable,
     CallableNotFound,
@@ -122,10 +122,14 @@ class FutureCeleryBackend(BaseTaskBackend):
                 f"takes {sorted(OPTIONS)}"
             )
         retries = self.options.get("RETRIES", OPTIONS["RETRIES"])
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        if (
+            isinstance(retries, bool)
+            or not isinstance(retries, int)
+            or not 0 <= retries < options.MAX_INT
+        ):
             raise InvalidBackendOptions(
-                f"TASKS[{alias!r}]['OPTIONS']['RETRIES'] must be a whole number of at least 0, "
-                f"not {retries!r}"
+                f"TASKS[{alias!r}]['OPTIONS']['RETRIES'] must be a whole number from 0 to "
+                f"{options.MAX_INT - 1:,}, not {retries!r}"
             )
         self.max_attempts = retries + 1
 
