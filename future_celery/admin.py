@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
+import django
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
@@ -42,6 +43,11 @@ STATUS_COLOURS = {
 # does not translate yet: ours does (Django merges the catalogs of all installed apps).
 gettext_noop("Run")
 # What an admin may change, and only while the job is still scheduled.
+# The admin's own look, and before Django 6.1 (labels beside their fields) wider labels.
+ADMIN_CSS = ["future_celery/admin.css"]
+if django.VERSION < (6, 1):
+    ADMIN_CSS.append("future_celery/admin-labels-beside.css")
+
 EDITABLE_WHILE_SCHEDULED = ["time_slot_start", "time_slot_end", "queue", "priority", "max_attempts"]
 # Of those, the times, and what shows them once they are read-only (to the second).
 EDITABLE_TIMES = {"time_slot_start": "time_slot_start_time", "time_slot_end": "time_slot_end_time"}
@@ -197,7 +203,7 @@ class _Admin(admin.ModelAdmin):
     would start with the lowercase verbose name)."""
 
     class Media:
-        css = {"all": ["future_celery/admin.css"]}
+        css = {"all": ADMIN_CSS}
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
