@@ -78,7 +78,7 @@ from django.utils import timezone  # noqa: E402
 from bench.background_tasks import noop_background  # noqa: E402
 from bench.django_tasks import noop_task  # noqa: E402
 from bench.tasks import RESULTS_KEY, raw  # noqa: E402
-from future_celery import dispatch, schedule_job, schedule_jobs  # noqa: E402
+from future_celery import ScheduledJob, dispatch, schedule_job, schedule_jobs  # noqa: E402
 from tests.processes import Process, celery_command, start_beat  # noqa: E402
 
 results_redis = redis.Redis.from_url(ENV["BENCH_RESULTS_URL"])
@@ -430,6 +430,23 @@ def tick_with_recurring_jobs(count: int) -> float:
         RecurringJob.objects.filter(label__startswith="bench-").delete()
 
 
+def insert_spread_rows(count: int) -> None:
+    """``count`` future rows on as many distinct days, 290 days apart (so nearly as many
+    distinct years, up to year 9,971): what anyone who can choose job times could make."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO future_celery_scheduledjob (callable_name, args, kwargs, time_slot_start,
+                status, error, return_value, object_id, attempts, lost, max_attempts,
+                queue, task_id, worker, dispatches, created, updated)
+            SELECT 'bench.tasks.spread', '[]', '{}', now() + g * interval '290 days',
+                'scheduled', '', '', '', 0, 0, 1, '', '', '', 0, now(), now()
+            FROM generate_series(1, %s) AS g""",
+            [count],
+        )
+        cursor.execute("ANALYZE future_celery_scheduledjob")
+
+
 def admin_ms(runs: int = 5) -> dict:
     from django.contrib.auth.models import User
     from django.test import Client
@@ -471,6 +488,11 @@ def scale(sizes: list[int], raw_held: int) -> dict:
     beat.stop()
     worker.stop()
     out["admin_ms"] = admin_ms()
+    # The job list when the scheduled times spread over 10,000 distinct days (and some 7,900
+    # years): the date hierarchy stops its index seeks and asks one aggregate instead.
+    insert_spread_rows(10_000)
+    out["admin_spread_ms"] = admin_ms()["list"]
+    ScheduledJob.objects.filter(callable_name="bench.tasks.spread").delete()
     # Raw Celery: a worker holding raw_held eta messages (an hour away).
     broker_redis.flushdb()
     worker = start_worker()
@@ -576,6 +598,12 @@ def lines(result: dict) -> list[str]:
     for name, value in sc["admin_ms"].items():
         out.append(
             f"admin changelist ({name}) at {int(sizes[-1]):,} rows: {value:.0f} ms | raw - | -"
+        )
+    if "admin_spread_ms" in sc:
+        out.append(
+            f"admin changelist (list) at {int(sizes[-1]):,} rows + 10,000 on distinct days "
+            f"(~7,900 years): {sc['admin_spread_ms']:.0f} ms | raw - | "
+            f"{ratio(sc['admin_spread_ms'], sc['admin_ms']['list'])} of the list"
         )
     return out
 

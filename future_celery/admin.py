@@ -570,7 +570,7 @@ class RecurringJobForm(forms.ModelForm):
         assert data is not None
         if self.instance.source == RecurringJob.SOURCE_ADMIN:
             try:
-                recurrence.parse(
+                recurring_jobs.checked_schedule(
                     every=data.get("every") or None,
                     at=data.get("at") or None,
                     cron=data.get("cron") or None,

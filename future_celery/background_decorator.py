@@ -15,7 +15,7 @@ from typing import Any, overload
 from django.db import models
 
 from . import callables, options, scheduling
-from .exceptions import InvalidOption, WrongOptionType
+from .exceptions import InvalidOption, InvalidTimeSpec, WrongOptionType
 from .models import ScheduledJob
 
 # Repeat intervals, in seconds (django-background-tasks' Task constants).
@@ -143,7 +143,13 @@ def to_when(schedule: Any) -> Any:
             f"schedule must be seconds, a timedelta or a datetime, not {schedule!r}"
         )
     if isinstance(schedule, int | float):
-        return dt.timedelta(seconds=schedule)
+        try:
+            return dt.timedelta(seconds=schedule)
+        except (OverflowError, ValueError):  # past timedelta's 999,999,999 days, or NaN
+            raise InvalidTimeSpec(
+                f"schedule must be a finite number of seconds within 999,999,999 days, not "
+                f"{schedule!r}"
+            ) from None
     if isinstance(schedule, dt.datetime | dt.timedelta | str):
         return schedule
     raise WrongOptionType(

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import broker, conf, lifecycle, messages, recurring_jobs, workers
+from . import broker, conf, front_doors, lifecycle, messages, recurring_jobs, workers
 from .models import ScheduledJob
 
 logger = logging.getLogger(__name__)
@@ -178,10 +178,13 @@ def _stale(now: dt.datetime, first_wait_only: bool = False) -> QuerySet[Job]:
 
 def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int:
     """Send one run_job message per claimed job over one broker connection, buffered into
-    pipelined writes where the transport can (kombu's Producer.batch: Redis). If sending
+    pipelined writes where the transport can (kombu's Producer.batch: Redis). If the broker
     fails, the whole batch goes back to scheduled: a message that did get out carries a task
-    id that is no longer the job's, so the worker ignores it. ``bounded``: over the
-    connections of future_celery.broker, without Celery's publish retries."""
+    id that is no longer the job's, so the worker ignores it. A job whose own message cannot
+    be built or sent (see messages.send) is failed with that error, alone: the rest of its
+    batch goes out, and it does not hold back every batch after it. ``bounded``: over the
+    connections of future_celery.broker, without Celery's publish retries. Returns how many
+    messages went out."""
     if not batch:
         return 0
     app = messages.run_job_task().app
@@ -193,10 +196,10 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
                 # celery-types' kombu stubs lack Producer.batch() (kombu 5.7 has it)
                 producer.batch(max_size=1000),  # type: ignore[attr-defined]
             ):
-                messages.send(producer, batch, now, retry=False)
+                set_aside = messages.send(producer, batch, now, retry=False)
         else:
             with app.producer_or_acquire() as producer, producer.batch(max_size=1000):
-                messages.send(producer, batch, now)
+                set_aside = messages.send(producer, batch, now)
     except Exception as exc:
         if bounded:
             broker.failed(app, len(batch), exc)
@@ -212,7 +215,24 @@ def _publish(batch: list[tuple], now: dt.datetime, bounded: bool = False) -> int
             logger.debug("The broker's error", exc_info=exc)
         lifecycle.unqueue([row[-1] for row in batch])
         return 0
-    return len(batch)
+    for row, error in set_aside:
+        _fail_unsendable(row, error)
+    return len(batch) - len(set_aside)
+
+
+def _fail_unsendable(row: tuple, exc: Exception) -> None:
+    job_id, callable_name, _, _, queue, priority, soft, hard, task_id = row
+    error = (
+        f"future_celery could not send this job's message to the broker: "
+        f"{type(exc).__name__}: {exc}\n"
+        f"Its options: queue {queue!r}, priority {priority!r}, soft time limit {soft!r}, "
+        f"time limit {hard!r}. The rest of its batch was sent. Schedule it again with options "
+        "the broker takes (priority 0-255; a queue name of at most 255 bytes)."
+    )
+    logger.error("Job #%s (%s) failed: %s", job_id, callable_name, error)
+    job = lifecycle.fail_unsent(job_id, task_id, error)
+    if job is not None and job.task_backend:  # a Django task: its front door reports it
+        front_doors.hooks(front_doors.TASK_BACKEND).failed(job)
 
 
 def forget_broker() -> None:

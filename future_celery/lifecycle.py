@@ -41,6 +41,7 @@ TRANSITIONS = frozenset(
     {
         Transition(SCHEDULED, QUEUED, "queue_due"),
         Transition(QUEUED, SCHEDULED, "unqueue"),
+        Transition(QUEUED, FAILED, "fail_unsent"),
         Transition(SCHEDULED, RUNNING, "start_in_process"),
         Transition(QUEUED, RUNNING, "start_in_process"),
         Transition(QUEUED, RUNNING, "start_delivered"),
@@ -113,6 +114,19 @@ def unqueue(task_ids: list[str]) -> int:
     return Job.objects.filter(status=QUEUED, task_id__in=task_ids).update(
         status=SCHEDULED, task_id="", queued_at=None, dispatches=0, updated=timezone.now()
     )
+
+
+def fail_unsent(job_id: int, task_id: str, error: str) -> Job | None:
+    """queued → failed: the job whose message ``task_id`` could not be built or sent for a
+    reason of its own (see messages.send), failed for good with ``error``; sending it again
+    would fail the same way. The job as recorded, or None if it was no longer queued under
+    that message."""
+    now = timezone.now()
+    error = cap_text(error, keep_end=True)
+    done = Job.objects.filter(pk=job_id, status=QUEUED, task_id=task_id).update(
+        status=FAILED, error=error, execution_end=now, updated=now
+    )
+    return Job.objects.filter(pk=job_id).first() if done else None
 
 
 def take_for_resend(candidates: QuerySet[Job], now: dt.datetime) -> list[tuple]:

@@ -54,19 +54,34 @@ Row = tuple[
 ]
 
 
-def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | None = None) -> None:
+def send(
+    producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | None = None
+) -> list[tuple[Row, Exception]]:
     """Publish one run_job message per row over ``producer``. A job due after ``now`` gets
     its scheduled time as eta. ``retry``: Celery's publish retries (None: the app's
-    task_publish_retry). Raises what publishing raises."""
+    task_publish_retry).
+
+    A bulkhead: a row whose message cannot be built or sent for a reason of its own (a
+    priority the broker cannot encode, a queue name it refuses, a router that raises for it)
+    is set aside, and the rows after it still go out; the rows set aside are returned with
+    their errors. An error of the connection or its channel (the broker down, a channel
+    closed) raises, for the whole batch."""
     run_job = run_job_task()
     app = run_job.app
-    if (
-        app.conf.task_always_eager
-        or detect_quorum_queues(app, producer.connection.transport.driver_type)[0]
-    ):
+    connection = producer.connection
+    broker_errors = (OSError, *connection.connection_errors, *connection.channel_errors)
+    set_aside: list[tuple[Row, Exception]] = []
+    if app.conf.task_always_eager or detect_quorum_queues(app, connection.transport.driver_type)[0]:
         for row in rows:
-            run_job.apply_async(producer=producer, retry=retry, **_apply_async_options(row, now))
-        return
+            try:
+                run_job.apply_async(
+                    producer=producer, retry=retry, **_apply_async_options(row, now)
+                )
+            except broker_errors:
+                raise
+            except Exception as exc:
+                set_aside.append((row, exc))
+        return set_aside
     amqp, name = app.amqp, run_job.name
     parent = app.current_worker_task  # set when a job schedules jobs due at once
     common = {
@@ -78,26 +93,34 @@ def send(producer: Any, rows: Sequence[Row], now: dt.datetime, retry: bool | Non
         "parent_id": parent.request.id if parent else None,
     }
     routes: dict[tuple, dict] = {}
-    for job_id, shadow, start, end, queue, priority, soft, hard, task_id in rows:
-        route = routes.get((queue, priority))
-        if route is None:
-            route = routes[queue, priority] = _route(run_job, queue, priority, job_id)
-            _declare(producer, route)
-        message = amqp.create_task_message(
-            task_id,
-            name,
-            [job_id],
-            {},
-            eta=start if start > now else None,
-            expires=end,
-            shadow=shadow,
-            time_limit=hard,
-            soft_time_limit=soft,
-            argsrepr=f"[{job_id}]",
-            kwargsrepr="{}",
-            **common,
-        )
-        amqp.send_task_message(producer, name, message, retry=retry, **route)
+    for row in rows:
+        job_id, shadow, start, end, queue, priority, soft, hard, task_id = row
+        try:
+            route = routes.get((queue, priority))
+            if route is None:
+                route = _route(run_job, queue, priority, job_id)
+                _declare(producer, route)
+                routes[queue, priority] = route
+            message = amqp.create_task_message(
+                task_id,
+                name,
+                [job_id],
+                {},
+                eta=start if start > now else None,
+                expires=end,
+                shadow=shadow,
+                time_limit=hard,
+                soft_time_limit=soft,
+                argsrepr=f"[{job_id}]",
+                kwargsrepr="{}",
+                **common,
+            )
+            amqp.send_task_message(producer, name, message, retry=retry, **route)
+        except broker_errors:
+            raise
+        except Exception as exc:
+            set_aside.append((row, exc))
+    return set_aside
 
 
 def _route(task: Any, queue: str, priority: int | None, job_id: int) -> dict:

@@ -15,7 +15,12 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import options
 from .exceptions import AppNotLoaded
+
+# How many distinct years, months or days the date hierarchy finds by index seeks (each a query;
+# a month's days fit) before one aggregate over the rows answers instead.
+DATE_SEEKS_MAX = 32
 
 
 class ScheduledJobQuerySet(models.QuerySet):
@@ -54,13 +59,26 @@ class ScheduledJobQuerySet(models.QuerySet):
     ) -> models.QuerySet[Any, dt.date] | list[dt.date]:
         """The distinct years, months or days of the scheduled time (what the admin's date
         hierarchy shows), found with one index seek per value instead of a scan of every
-        row: a million rows cost a few milliseconds. Other fields and kinds as Django does."""
+        row: a million rows cost a few milliseconds. Past DATE_SEEKS_MAX values the seeks
+        stop and one aggregate over the rows answers instead (as Django's own dates() does),
+        so that jobs spread over thousands of dates cannot make a page cost a query per
+        date. Other fields and kinds as Django does."""
         if field_name != "time_slot_start" or kind not in ("year", "month", "day"):
             return super().dates(field_name, kind, order)
+        found = self._seek_periods(kind)
+        if found is None:
+            return super().dates(field_name, kind, order)
+        return found if order == "ASC" else found[::-1]
+
+    def _seek_periods(self, kind: str) -> list[dt.date] | None:
+        """The distinct periods' starts, ascending, by one index seek each; None once there
+        are more than DATE_SEEKS_MAX of them."""
         found: list[dt.date] = []
         unfiltered = self.order_by()
         current = unfiltered.aggregate(first=models.Min("time_slot_start"))["first"]
         while current is not None:
+            if len(found) == DATE_SEEKS_MAX:
+                return None
             period = _period_start(timezone.localtime(current).date(), kind)
             found.append(period)
             following = _next_period(period, kind)
@@ -68,7 +86,7 @@ class ScheduledJobQuerySet(models.QuerySet):
             current = unfiltered.filter(time_slot_start__gte=start).aggregate(
                 first=models.Min("time_slot_start")
             )["first"]
-        return found if order == "ASC" else found[::-1]
+        return found
 
     def datetimes(  # type: ignore[override]  # a list on the fast path, as dates()
         self,
@@ -81,10 +99,23 @@ class ScheduledJobQuerySet(models.QuerySet):
         hierarchy asks of a DateTimeField)."""
         if field_name != "time_slot_start" or kind not in ("year", "month", "day") or tzinfo:
             return super().datetimes(field_name, kind, order, tzinfo)
+        found = self._seek_periods(kind)
+        if found is None:
+            return super().datetimes(field_name, kind, order, tzinfo)
         return [
             timezone.make_aware(dt.datetime(day.year, day.month, day.day))
-            for day in self.dates(field_name, kind, order)
+            for day in (found if order == "ASC" else found[::-1])
         ]
+
+
+def _priority_in_range() -> Q:
+    return Q(priority__isnull=True) | Q(priority__gte=0, priority__lte=255)
+
+
+def _seconds_in_range(field: str) -> Q:
+    return Q(**{f"{field}__isnull": True}) | Q(
+        **{f"{field}__gt": 0, f"{field}__lte": options.MAX_SECONDS}
+    )
 
 
 def _period_start(day: dt.date, kind: str) -> dt.date:
@@ -169,11 +200,22 @@ class ScheduledJob(models.Model):
     # Attempts lost with their worker (killed, out of memory, host gone): they are retried
     # without counting against max_attempts, up to FUTURE_CELERY_MAX_LOST times.
     lost = models.PositiveIntegerField(_("attempts lost with their worker"), default=0)
-    max_attempts = models.PositiveIntegerField(_("max attempts"), default=1)
-    queue = models.CharField(_("queue"), max_length=200, blank=True, default="")
-    priority = models.PositiveSmallIntegerField(_("priority"), null=True, blank=True)
-    soft_time_limit = models.FloatField(_("soft time limit (s)"), null=True, blank=True)
-    time_limit = models.FloatField(_("time limit (s)"), null=True, blank=True)
+    # The checks of future_celery.options, as validators (forms) and constraints (any writer).
+    max_attempts = models.PositiveIntegerField(
+        _("max attempts"), default=1, validators=[options.validate_max_attempts]
+    )
+    queue = models.CharField(
+        _("queue"), max_length=200, blank=True, default="", validators=[options.validate_queue]
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), null=True, blank=True, validators=[options.validate_priority]
+    )
+    soft_time_limit = models.FloatField(
+        _("soft time limit (s)"), null=True, blank=True, validators=[options.validate_seconds]
+    )
+    time_limit = models.FloatField(
+        _("time limit (s)"), null=True, blank=True, validators=[options.validate_seconds]
+    )
 
     task_id = models.CharField(_("Celery task id"), max_length=255, blank=True, default="")
     # The worker's name as Celery and Flower show it (its node name, e.g. celery@host; for
@@ -300,6 +342,17 @@ class ScheduledJob(models.Model):
             ),
         ]
         constraints = [
+            # What future_celery.options lets through, for rows written any other way (an
+            # UPDATE by hand, an old version): no row can hold what no broker or worker takes.
+            models.CheckConstraint(condition=_priority_in_range(), name="fc_priority_range"),
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=1, max_attempts__lte=options.MAX_INT),
+                name="fc_max_attempts_range",
+            ),
+            models.CheckConstraint(
+                condition=_seconds_in_range("soft_time_limit") & _seconds_in_range("time_limit"),
+                name="fc_time_limits_range",
+            ),
             # A repeating job has one next job, however often its completion is attempted.
             models.UniqueConstraint(
                 fields=["repeat_of"],
@@ -389,8 +442,12 @@ class RecurringJob(models.Model):
     kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
     description = models.TextField(_("description"), blank=True, default="")
     active = models.BooleanField(_("active"), default=True)
-    queue = models.CharField(_("queue"), max_length=200, blank=True, default="")
-    priority = models.PositiveSmallIntegerField(_("priority"), null=True, blank=True)
+    queue = models.CharField(
+        _("queue"), max_length=200, blank=True, default="", validators=[options.validate_queue]
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), null=True, blank=True, validators=[options.validate_priority]
+    )
     every = models.CharField(_("every"), max_length=100, blank=True, default="")
     at = models.CharField(_("at"), max_length=5, blank=True, default="")
     cron = models.CharField(_("cron"), max_length=200, blank=True, default="")
@@ -402,7 +459,9 @@ class RecurringJob(models.Model):
         _("while the previous runs"), max_length=8, choices=OVERLAP_CHOICES, default="wait"
     )
     # Seconds after its slot an occurrence expires (None: after one period of the schedule).
-    expires_after = models.FloatField(_("expires after (s)"), null=True, blank=True)
+    expires_after = models.FloatField(
+        _("expires after (s)"), null=True, blank=True, validators=[options.validate_seconds]
+    )
     source = models.CharField(
         _("source"), max_length=8, choices=SOURCE_CHOICES, default=SOURCE_ADMIN
     )
@@ -423,6 +482,14 @@ class RecurringJob(models.Model):
         indexes = [
             models.Index(
                 fields=["next_slot"], name="fc_recurring_due_idx", condition=Q(active=True)
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=_priority_in_range(), name="fc_recurring_priority_range"
+            ),
+            models.CheckConstraint(
+                condition=_seconds_in_range("expires_after"), name="fc_recurring_expiry_range"
             ),
         ]
 

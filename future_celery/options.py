@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Collection
+from collections.abc import Callable, Collection
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .exceptions import InvalidOption, WrongOptionType
@@ -24,6 +26,8 @@ MAX_SECONDS = threading.TIMEOUT_MAX
 # The job's queue column (a CharField); AMQP takes queue names of up to 255 bytes.
 QUEUE_MAX_LENGTH = 200
 QUEUE_MAX_BYTES = 255
+# Queues Celery keeps for itself: its workers' control boxes and event queues.
+_CELERYS_OWN_QUEUE = re.compile(r"\.pidbox$|^celeryev\.|^celery@")
 # Control characters: PostgreSQL refuses NUL in text, and no broker's queue name holds any.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -50,6 +54,11 @@ def queue(value: str | None, default: str | None) -> str:
         )
     if _CONTROL.search(value):
         raise InvalidOption(f"queue must not contain control characters, not {value!r}")
+    if _CELERYS_OWN_QUEUE.search(value):
+        raise InvalidOption(
+            f"queue {value!r} is one Celery keeps for itself (a worker's control box or an "
+            "event queue): choose another name"
+        )
     return value
 
 
@@ -104,3 +113,30 @@ def one_of(name: str, value: object, choices: Collection[str]) -> str:
     if value not in choices:
         raise InvalidOption(f"{name} must be one of {', '.join(choices)}, not {value!r}")
     return str(value)
+
+
+# The same checks as model field validators, so that every form (the admin's) runs them too.
+
+
+def _as_validation_error(check: Callable[[], object]) -> None:
+    try:
+        check()
+    except (InvalidOption, WrongOptionType) as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def validate_queue(value: Any) -> None:
+    _as_validation_error(lambda: queue(value, None))
+
+
+def validate_priority(value: Any) -> None:
+    _as_validation_error(lambda: priority(value, None))
+
+
+def validate_max_attempts(value: Any) -> None:
+    _as_validation_error(lambda: positive_int("max_attempts", value, 1))
+
+
+def validate_seconds(value: Any) -> None:
+    """A time limit or an expiry in seconds (None is left to the field's null)."""
+    _as_validation_error(lambda: seconds("the number of seconds", value, None))

@@ -65,7 +65,7 @@ def recurring(
     options.text("description", description)
     name, _ = callables.name_of(callable)
     callables.check_allowed(name)
-    rule = recurrence.parse(every=every, at=at, cron=cron, tz=tz)
+    rule = checked_schedule(every=every, at=at, cron=cron, tz=tz)
     _, encoded = serialization.encode_call((), kwargs)
     options.one_of("catch_up", catch_up, CATCH_UPS)
     options.one_of("overlap", overlap, OVERLAPS)
@@ -166,6 +166,16 @@ def sync_all() -> None:
 @functools.lru_cache(maxsize=4096)
 def _rule(every: str, at: str, cron: str, tz: str) -> recurrence.Recurrence:
     return recurrence.parse(every=every or None, at=at or None, cron=cron or None, tz=tz or None)
+
+
+def checked_schedule(
+    *, every: str | int | None, at: str | None, cron: str | None, tz: str | None
+) -> recurrence.Recurrence:
+    """The schedule ``recurring()`` and the admin's form take, read and checked: it must have
+    a next slot (after now, before year 10,000). InvalidRecurrence otherwise."""
+    rule = recurrence.parse(every=every, at=at, cron=cron, tz=tz)
+    recurrence.next_slot(rule, timezone.now())
+    return rule
 
 
 def rule_of(job: RecurringJob) -> recurrence.Recurrence:

@@ -29,6 +29,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     CELERY_BROKER_URL, os.environ.get("TEST_CELERY_BROKER_FOLDER", BASE_DIR / ".broker" / "tests")
 )
 
+# A router that fails for one queue (tests/integration/test_poison_rows.py).
+CELERY_TASK_ROUTES = ["tests.routing.refuse_poison_route"]
+
 # A beat_schedule of the project's own (JSON: {name: {"task", "schedule" in seconds, "args"}}),
 # for the tests of celery beat running it beside the tick.
 if os.environ.get("TEST_BEAT_SCHEDULE"):

@@ -1,10 +1,8 @@
 """The demo's django-background-tasks functions (found in tasks.py, as that project's
-autodiscovery expects), and a plain Celery task of the project's own. Each records its runs in
-Execution, so tests can count them."""
+autodiscovery expects). Each records its runs in Execution, so tests can count them."""
 
 import os
 
-from celery import shared_task
 from django.contrib.auth.models import User
 from django.utils import timezone
 
@@ -44,9 +42,3 @@ def renamed(label):
 @background(remove_existing_tasks=True)
 def refresh_cache(key):
     Execution.objects.create(label=f"refresh-{key}", started=timezone.now(), pid=os.getpid())
-
-
-@shared_task(name="proj.demo.record_periodic")
-def record_periodic(label):
-    """A plain Celery task, as a project's own beat_schedule entry runs it beside the tick."""
-    Execution.objects.create(label=label, started=timezone.now(), pid=os.getpid())

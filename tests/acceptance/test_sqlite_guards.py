@@ -44,7 +44,7 @@ def test_a_second_beat_is_refused(process_env, redis_broker):
             [
                 "beat",
                 "-S",
-                "django",
+                "celery.beat:PersistentScheduler",  # any scheduler, not only ours
                 "--loglevel",
                 "INFO",
                 "--pidfile",

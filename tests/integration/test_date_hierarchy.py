@@ -62,3 +62,44 @@ def test_the_queue_filter_offers_the_queues_in_use(admin_client):
     assert "?queue=mail" in page and "(default)" in page
     filtered = admin_client.get("/admin/future_celery/scheduledjob/?queue=mail").content.decode()
     assert filtered.count("proj.demo.jobs.say_hello") >= 1
+
+
+def test_jobs_over_thousands_of_years_cost_the_job_list_a_bounded_number_of_queries(
+    admin_client, django_assert_max_num_queries
+):
+    """Anyone who can choose job times could spread them over thousands of distinct years:
+    the list must not run a query per year (it ran 7,911 for 7,900 years)."""
+    from future_celery.models import DATE_SEEKS_MAX
+
+    years = 3 * DATE_SEEKS_MAX
+    ScheduledJob.objects.bulk_create(
+        [
+            ScheduledJob(
+                callable_name="proj.demo.jobs.add",
+                time_slot_start=dt.datetime(2030 + n, 6, 1, tzinfo=dt.UTC),
+            )
+            for n in range(years)
+        ]
+    )
+    queryset = ScheduledJob.objects.all()
+    assert list(queryset.dates("time_slot_start", "year")) == list(
+        QuerySet.dates(queryset, "time_slot_start", "year")
+    )
+    # The seeks up to the bound, the aggregate, and the page's own queries (session, user,
+    # count, rows, filters: 15 with a handful of jobs).
+    with django_assert_max_num_queries(DATE_SEEKS_MAX + 1 + 15):
+        response = admin_client.get("/admin/future_celery/scheduledjob/")
+    assert response.status_code == 200
+    assert (
+        "2030" in response.content.decode() and str(2030 + years - 1) in response.content.decode()
+    )
+
+
+def test_few_distinct_years_are_still_found_by_seeks(django_assert_num_queries):
+    ScheduledJob.objects.bulk_create(
+        [ScheduledJob(callable_name="proj.demo.jobs.add", time_slot_start=when) for when in TIMES]
+    )
+    # One seek per year and one that finds nothing after the last: 3 years, 4 queries.
+    with django_assert_num_queries(4):
+        years = ScheduledJob.objects.dates("time_slot_start", "year")
+    assert [day.year for day in years] == [2025, 2026, 2028]

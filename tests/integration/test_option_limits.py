@@ -7,6 +7,7 @@ our errors and saves nothing."""
 
 import datetime as dt
 import math
+import os
 
 import pytest
 from django.db import transaction
@@ -124,7 +125,7 @@ anything = st.one_of(
 )
 
 FUZZ = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
