@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import django
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
@@ -42,7 +43,14 @@ STATUS_COLOURS = {
 # Django 6.0's admin labels the button of the actions menu "Run", which its own German catalog
 # does not translate yet: ours does (Django merges the catalogs of all installed apps).
 gettext_noop("Run")
+
+
 # What an admin may change, and only while the job is still scheduled.
+def _has_model_permission(request: HttpRequest, opts: Any, action: str) -> bool:
+    codename = get_permission_codename(action, opts)
+    return request.user.has_perm(f"{opts.app_label}.{codename}")
+
+
 # The admin's own look, and before Django 6.1 (labels beside their fields) wider labels.
 ADMIN_CSS = ["future_celery/admin.css"]
 if django.VERSION < (6, 1):
@@ -523,14 +531,22 @@ class ScheduledJobAdmin(_Admin):
                 messages.WARNING,
             )
 
-    @admin.action(
-        description=_("Run selected jobs again (a copy, due now)"), permissions=["change"]
-    )
+    def has_rerun_permission(self, request: HttpRequest) -> bool:
+        """Running a job again runs its callable with its stored arguments: a permission of
+        its own (future_celery.rerun_scheduledjob), not change's."""
+        return _has_model_permission(request, self.opts, "rerun")
+
+    @admin.action(description=_("Run selected jobs again (a copy, due now)"), permissions=["rerun"])
     def run_again(self, request: HttpRequest, queryset: QuerySet[ScheduledJob]) -> None:
         created = 0
         for job in queryset:
             try:
-                job.reschedule(timezone.now())
+                # Its own expiry after its time, as the original had (none for the doors
+                # whose jobs never expire), not reschedule()'s default.
+                expires = (
+                    None if job.time_slot_end is None else job.time_slot_end - job.time_slot_start
+                )
+                job.reschedule(timezone.now(), expires=expires)
                 created += 1
             except Exception as exc:  # e.g. its content object was deleted
                 self.message_user(
@@ -685,9 +701,26 @@ class RecurringJobAdmin(_Admin):
             recurring_jobs.set_active(job, False)
         self.message_user(request, _("Disabled."), messages.SUCCESS)
 
-    @admin.action(description=_("Run selected recurring jobs now"), permissions=["change"])
+    def has_run_permission(self, request: HttpRequest) -> bool:
+        """Running a recurring job now runs its callable: a permission of its own
+        (future_celery.run_recurringjob), not change's."""
+        return _has_model_permission(request, self.opts, "run")
+
+    @admin.action(description=_("Run selected recurring jobs now"), permissions=["run"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[RecurringJob]) -> None:
-        made = [recurring_jobs.run_now(job) for job in queryset]
+        inactive = queryset.filter(active=False).count()
+        if inactive:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d disabled recurring job was not run: enable it first.",
+                    "%(count)d disabled recurring jobs were not run: enable them first.",
+                    inactive,
+                )
+                % {"count": inactive},
+                messages.WARNING,
+            )
+        made = [recurring_jobs.run_now(job) for job in queryset.filter(active=True)]
         self.message_user(
             request,
             ngettext(

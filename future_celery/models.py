@@ -307,6 +307,8 @@ class ScheduledJob(models.Model):
     class Meta:
         verbose_name = _("scheduled job")
         verbose_name_plural = _("scheduled jobs")
+        # Running a job again runs its callable with its stored arguments: not change's.
+        permissions = [("rerun_scheduledjob", _("Can run scheduled jobs again"))]
         ordering = ["-time_slot_start", "-id"]
         indexes = [
             # "Scheduled jobs due by T, oldest first": one range scan of a small index.
@@ -478,6 +480,7 @@ class RecurringJob(models.Model):
     class Meta:
         verbose_name = _("recurring job")
         verbose_name_plural = _("recurring jobs")
+        permissions = [("run_recurringjob", _("Can run recurring jobs now"))]
         ordering = ["label"]
         indexes = [
             models.Index(

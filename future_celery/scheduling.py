@@ -173,9 +173,26 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
         **options,
     )
     new.rescheduled_from = job
+    _keep_front_door(job, new)
     insertion.insert(new)
     _dispatch_soon([new])
     return new
+
+
+def _keep_front_door(job: ScheduledJob, new: ScheduledJob) -> None:
+    """What makes ``job`` a job of its front door, kept on its copy ``new``: a Django task's
+    backend (its TaskResult and signals), an @background job's retry policy, name, creator
+    and repeats (the copy repeats from its own time), a recurring job's link (the copy is an
+    extra occurrence, its slot its own time, as "run now" makes)."""
+    new.backoff = job.backoff
+    new.task_backend = job.task_backend
+    new.verbose_name = job.verbose_name
+    new.creator_content_type_id = job.creator_content_type_id
+    new.creator_object_id = job.creator_object_id
+    new.repeat, new.repeat_until = job.repeat, job.repeat_until
+    new.recurring_id = job.recurring_id
+    if job.repeat or job.recurring_id is not None:
+        new.slot = new.time_slot_start
 
 
 def schedule_background(

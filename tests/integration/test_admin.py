@@ -186,6 +186,10 @@ def test_the_cancel_action_cancels_scheduled_and_queued_jobs_only(staff):
 def test_the_run_again_action_copies_jobs_due_now(staff):
     job = schedule_job(timezone.now() - dt.timedelta(days=2), "proj.demo.jobs.add", args=[1, 2])
     ScheduledJob.objects.filter(pk=job.pk).update(status="failed")
+    # Running again is a permission of its own, beside change.
+    User.objects.get(username="staff").user_permissions.add(
+        Permission.objects.get(codename="rerun_scheduledjob")
+    )
     staff.post(CHANGELIST, {"action": "run_again", "_selected_action": [job.pk]})
     copy = ScheduledJob.objects.get(rescheduled_from=job)
     assert copy.status == "scheduled" and copy.args == [1, 2]
