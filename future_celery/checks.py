@@ -28,6 +28,27 @@ def check_use_tz(
 
 
 @checks.register(deploy=True)
+def check_allowed_callables(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Without an allow-list, a job row is as powerful as whoever can write it."""
+    if conf.get("ALLOWED_CALLABLES") is not None:
+        return []
+    return [
+        checks.Warning(
+            "FUTURE_CELERY_ALLOWED_CALLABLES is not set: any importable callable may be "
+            "scheduled, and a job row written or edited in the database by other means than "
+            "future_celery (SQL, a bug, a compromised account with database access) runs "
+            "whatever callable it names on the workers, subprocess.getoutput included.",
+            hint="Set it to the dotted-path patterns of your jobs' callables (fnmatch), e.g. "
+            "FUTURE_CELERY_ALLOWED_CALLABLES = ['myapp.jobs.*', 'myapp.tasks.*']; the workers "
+            "check it again before running each job.",
+            id="future_celery.W004",
+        )
+    ]
+
+
+@checks.register(deploy=True)
 def check_beat_mode(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any
 ) -> list[checks.CheckMessage]:

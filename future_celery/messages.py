@@ -36,6 +36,7 @@ from celery.utils.nodenames import anon_nodename
 from celery.utils.quorum_queues import detect_quorum_queues
 from kombu import Queue
 from kombu.common import Broadcast
+from kombu.exceptions import OperationalError
 
 RUN_JOB = "future_celery.run_job"  # the task's name (future_celery.tasks defines it)
 
@@ -69,7 +70,13 @@ def send(
     run_job = run_job_task()
     app = run_job.app
     connection = producer.connection
-    broker_errors = (OSError, *connection.connection_errors, *connection.channel_errors)
+    # kombu raises OperationalError for a connection it could not (re)establish.
+    broker_errors = (
+        OSError,
+        OperationalError,
+        *connection.connection_errors,
+        *connection.channel_errors,
+    )
     set_aside: list[tuple[Row, Exception]] = []
     if app.conf.task_always_eager or detect_quorum_queues(app, connection.transport.driver_type)[0]:
         for row in rows:

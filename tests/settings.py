@@ -29,6 +29,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(
     CELERY_BROKER_URL, os.environ.get("TEST_CELERY_BROKER_FOLDER", BASE_DIR / ".broker" / "tests")
 )
 
+# The tests' own callables, the superdjango seed's and the benchmark's, beside proj's.
+FUTURE_CELERY_ALLOWED_CALLABLES = [
+    *FUTURE_CELERY_ALLOWED_CALLABLES,  # noqa: F405
+    "tests.*",
+    "example.*",
+    "bench.*",
+    "seed-*",  # names given to the seed's @background (tests/seed_tasks.py)
+]
+
 # A router that fails for one queue (tests/integration/test_poison_rows.py).
 CELERY_TASK_ROUTES = ["tests.routing.refuse_poison_route"]
 

@@ -21,3 +21,28 @@ def test_a_lookahead_shorter_than_the_tick_interval_is_a_warning(settings):
     [message] = [m for m in checks.run_checks() if m.id == "future_celery.W002"]
     assert "up to 3 s late" in message.msg
     assert "(the defaults: 20 s and 1 s)" in message.hint
+
+
+def deploy_ids():
+    return [
+        m.id
+        for m in checks.run_checks(include_deployment_checks=True)
+        if m.id.startswith("future_celery")
+    ]
+
+
+def test_check_deploy_warns_when_no_callables_allow_list_is_set(settings):
+    settings.FUTURE_CELERY_ALLOWED_CALLABLES = None
+    [message] = [
+        m for m in checks.run_checks(include_deployment_checks=True) if m.id == "future_celery.W004"
+    ]
+    assert "any importable callable may be scheduled" in message.msg
+    assert "FUTURE_CELERY_ALLOWED_CALLABLES = [" in message.hint
+    assert "future_celery.W004" not in ids()  # only check --deploy says it
+
+
+def test_proj_sets_an_allow_list_so_check_deploy_is_quiet_about_it():
+    from proj import settings as proj_settings
+
+    assert proj_settings.FUTURE_CELERY_ALLOWED_CALLABLES == ["proj.*", "demo.*"]
+    assert "future_celery.W004" not in deploy_ids()

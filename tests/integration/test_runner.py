@@ -356,3 +356,22 @@ def test_a_row_with_malformed_arguments_fails_clearly(args, kwargs):
     job.refresh_from_db(), other.refresh_from_db()
     assert job.status == ScheduledJob.STATUS_FAILED and "malformed arguments" in job.error
     assert other.status == ScheduledJob.STATUS_COMPLETE
+
+
+def test_a_row_edited_to_name_another_callable_does_not_run_it_under_projs_allow_list():
+    """The README's promise, with proj's settings: a row whose callable was changed in the
+    database (here to subprocess.getoutput) is failed, not run."""
+    from proj import settings as proj_settings
+
+    with override_settings(
+        FUTURE_CELERY_ALLOWED_CALLABLES=proj_settings.FUTURE_CELERY_ALLOWED_CALLABLES
+    ):
+        job = schedule_job(timezone.now(), "proj.demo.jobs.say_hello", args=["x"])
+        ScheduledJob.objects.filter(pk=job.pk).update(
+            callable_name="subprocess.getoutput", args=["touch /tmp/fc-pwned"]
+        )
+        run_jobs(ignore_errors=True)
+    job.refresh_from_db()
+    assert job.status == ScheduledJob.STATUS_FAILED
+    assert "is not allowed by FUTURE_CELERY_ALLOWED_CALLABLES" in job.error
+    assert job.return_value == ""

@@ -12,7 +12,9 @@ changes:
   the simulation for the whole-hour zones; after a half-hour fall-back (Lord Howe) it starts
   an hour-stepped wildcard job's hour at its :30 instead of :00 (it rolls the hour by adding
   3600 s to a time it first set to minute 0 in the repeated half hour), which the simulation
-  and we do not follow."""
+  and we do not follow; and from a start inside a fall-back's repeated hour it can give a
+  fixed-time expression's first occurrence, before the start. So it is held beside us for the
+  whole-hour zones and for starts outside the repeated hour."""
 
 import datetime as dt
 import functools
@@ -20,7 +22,7 @@ import zoneinfo
 
 import pytest
 from cronsim import CronSim
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from future_celery.recurrence import next_slot, parse, slots
@@ -135,7 +137,14 @@ def test_cron_slots_are_vixie_crons_around_dst_changes(expression, zone_name, ch
     assert found == expected, [slot.astimezone(zone).isoformat() for slot in found]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The same examples on every run: a third-party library's own quirks (see above) must not make
+# CI fail by chance; the simulation's test above explores anew each run.
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
 @given(
     expression=expressions,
     zone_name=st.sampled_from(WHOLE_HOUR_ZONES),
@@ -145,6 +154,11 @@ def test_cron_slots_are_vixie_crons_around_dst_changes(expression, zone_name, ch
 def test_cron_slots_are_cronsims_around_whole_hour_changes(expression, zone_name, change, before):
     zone = zoneinfo.ZoneInfo(zone_name)
     start = start_near_a_change(zone_name, change, before)
+    wall = start.astimezone(zone).replace(tzinfo=None)
+    assume(  # not inside a repeated hour (see the module's docstring)
+        wall.replace(tzinfo=zone, fold=0).utcoffset()
+        == wall.replace(tzinfo=zone, fold=1).utcoffset()
+    )
     rec, slot, found = parse(cron=expression, tz=zone_name), start, []
     for _ in range(FOLLOWING):
         slot = next_slot(rec, slot)
