@@ -41,7 +41,7 @@ run: $(VENV)/.installed
 	export CELERY_BROKER_URL="$$broker" DATABASE_URL="$${DATABASE_URL:-$(SQLITE_URL)}"; \
 	$(PY) manage.py migrate --no-input -v0 \
 	&& $(PY) manage.py demo_setup --port $(PORT) \
-	&& echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --port=5555" \
+	&& echo "  Flower (optional, another shell): .venv/bin/celery -A proj flower --address=127.0.0.1 --port=5555 --basic-auth=\"admin:\$$(cat .admin-password)\"" \
 	&& PATH="$(CURDIR)/$(VENV)/bin:$$PATH" PORT=$(PORT) exec honcho start -f Procfile
 
 # Django 6.1 on Python 3.13 at make test's pins, with the wheel of this tree (pip builds it).

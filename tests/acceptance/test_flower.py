@@ -2,39 +2,73 @@
 its callable's name with its job id (the message's argument and task id), on the worker that
 the job's row names. Through Flower's HTTP API, on Redis and on RabbitMQ (the broker fixture).
 
-Flower sees tasks through the worker's task events: proj's settings turn them on
-(CELERY_WORKER_SEND_TASK_EVENTS); the test settings turn them off, so this worker gets -E.
-Flower 2.2 answers its API without authentication only with FLOWER_UNAUTHENTICATED_API."""
+Flower is started with the very command line the README gives (bound to 127.0.0.1, with
+basic authentication), and refuses anonymous requests. It sees tasks through the worker's task
+events: proj's settings turn them on (CELERY_WORKER_SEND_TASK_EVENTS); the test settings turn
+them off, so this worker gets -E."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import secrets
+import shlex
+import socket
+import subprocess
+import sys
+import urllib.error
 import urllib.request
 
 import pytest
 
 from future_celery import ScheduledJob, schedule_job
-from tests.processes import Process, celery_command, free_port, start_worker, wait_until
+from tests.processes import ROOT, Process, free_port, start_worker, wait_until
+
+
+def readme_command() -> str:
+    """The Flower command line of the README's Flower section."""
+    section = (ROOT / "README.md").read_text().split("\n## Flower\n", 1)[1]
+    return re.search(r"^    (\.venv/bin/celery -A proj flower .*)$", section, re.M)[1]
+
 
 pytestmark = pytest.mark.engine
 
 
 class Flower:
-    """A `celery -A proj flower` process and its HTTP API."""
+    """`celery -A proj flower` as the README runs it, and its HTTP API (with the login)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], tmp_path) -> None:
         self.url = f"http://127.0.0.1:{free_port()}"
         port = self.url.rsplit(":", 1)[1]
-        self.process = Process(
-            "flower",
-            celery_command("flower", f"--port={port}", "--address=127.0.0.1"),
-            {**env, "FLOWER_UNAUTHENTICATED_API": "true"},
-        )
+        password_file = tmp_path / ".admin-password"
+        password_file.write_text(secrets.token_urlsafe(12))
+        self.login = f"admin:{password_file.read_text()}"
+        command = readme_command()
+        assert "--address=127.0.0.1" in command and "--basic-auth=" in command, command
+        command = command.replace(".venv/bin/celery", shlex.join([sys.executable, "-m", "celery"]))
+        command = command.replace("--port=5555", f"--port={port}")
+        command = command.replace("cat .admin-password", f"cat {shlex.quote(str(password_file))}")
+        self.process = Process("flower", ["bash", "-c", f"exec {command}"], env)
         self.process.wait_for_output("Visit me at")
 
+    def request(self, path: str, login: str | None = None):
+        request = urllib.request.Request(self.url + path)
+        if login is not None:
+            token = base64.b64encode(login.encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        return urllib.request.urlopen(request, timeout=10)
+
     def get(self, path: str) -> dict:
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+        with self.request(path, self.login) as response:
             return json.load(response)
+
+    def status(self, path: str, login: str | None = None) -> int:
+        try:
+            with self.request(path, login) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
 
     def sees_alive(self, worker: str) -> bool:
         """Whether Flower has this worker's heartbeat events (it receives its events)."""
@@ -49,8 +83,8 @@ def worker(process_env, broker):
 
 
 @pytest.fixture
-def flower(process_env, broker):
-    flower = Flower(process_env)
+def flower(process_env, broker, tmp_path):
+    flower = Flower(process_env, tmp_path)
     yield flower
     flower.process.stop()
 
@@ -85,3 +119,25 @@ def test_flower_shows_a_job_under_its_callable_on_the_worker_its_row_names(worke
     workers = flower.get("/api/workers?refresh=1")  # Flower asks the workers (inspect)
     assert job.worker in workers, list(workers)
     assert job.worker_pid in workers[job.worker]["stats"]["pool"]["processes"]
+
+
+def test_flower_as_the_readme_runs_it_refuses_anonymous_requests(worker, flower):
+    name = worker_name(worker)
+    for path in ("/", "/tasks", "/tasks/datatable", f"/worker/{name}", "/api/tasks"):
+        assert flower.status(path) == 401, path
+        assert flower.status(path, "admin:not-the-password") == 401, path
+    assert flower.status("/", flower.login) == 200
+    assert flower.status(f"/worker/{name}", flower.login) == 200
+    # Flower serves /metrics (for Prometheus) without a login whatever its options: it is
+    # reachable from this machine only, as the rest.
+    assert flower.status("/metrics") == 200
+
+
+def test_flower_as_the_readme_runs_it_listens_on_the_loopback_interface_only(flower):
+    port = int(flower.url.rsplit(":", 1)[1])
+    addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+    others = [address for address in addresses if "." in address and not address.startswith("127.")]
+    assert others, "this machine has no other IPv4 address to try"
+    for address in others:
+        with pytest.raises(OSError), socket.create_connection((address, port), timeout=3):
+            pass
