@@ -73,7 +73,8 @@ def broker_transport_options(url: str, folder: str | Path | None = None) -> dict
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "insecure-development-key-change-me")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Off unless asked for (DJANGO_DEBUG=1): Django's debug pages show settings and code.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
 
 INSTALLED_APPS = [
@@ -93,6 +94,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's and the demo's CSS and JS, served by the app server itself (gunicorn in
+    # make run), without DEBUG.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -148,7 +152,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# The demo serves the apps' static files straight from their folders (no collectstatic step);
+# a deployment sets DJANGO_STATIC_ROOT, runs collectstatic and drops WHITENOISE_USE_FINDERS.
+STATIC_ROOT = os.environ.get("DJANGO_STATIC_ROOT") or None
+WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "admin:login"
 
 LOGGING = {

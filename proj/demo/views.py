@@ -1,13 +1,18 @@
-"""The demo page: schedule one of the example jobs and see the latest jobs."""
+"""The demo page: schedule one of the example jobs and see the latest jobs. Staff only (the
+admin login `make run` prints): scheduling runs code on the workers, and the list shows every
+recent job's result and error."""
 
 from django import forms
 from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from future_celery import ScheduledJob, schedule_job
 from future_celery.admin import STATUS_COLOURS
+from future_celery.exceptions import FutureCeleryError
 
 JOBS = {
     "say_hello": "proj.demo.jobs.say_hello",
@@ -22,12 +27,14 @@ class ScheduleForm(forms.Form):
     argument = forms.CharField(initial="world", required=False)
 
     def clean_when(self):
-        from future_celery.timespec import parse_offset
+        """The whole time, as schedule_job will resolve it (an offset too far for a date is
+        refused here, with the form, not later)."""
+        from future_celery.timespec import resolve
 
         when = self.cleaned_data["when"].strip()
         try:
-            parse_offset(when)
-        except ValueError as exc:
+            resolve(when, None, timezone.get_current_timezone())
+        except FutureCeleryError as exc:
             raise forms.ValidationError(str(exc)) from exc
         return when
 
@@ -39,6 +46,7 @@ def _seconds(text):
         return 1.0
 
 
+@staff_member_required
 def index(request):
     form = ScheduleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -46,12 +54,17 @@ def index(request):
         args = {"say_hello": [data["argument"]], "sleep": [_seconds(data["argument"])]}.get(
             data["job"], []
         )
-        job = schedule_job(data["when"], JOBS[data["job"]], args=args)
-        messages.success(
-            request,
-            f"Scheduled job #{job.pk} ({job.callable_name}) for {job.time_slot_start:%H:%M:%S} UTC.",
-        )
-        return redirect("demo:index")
+        try:
+            job = schedule_job(data["when"], JOBS[data["job"]], args=args)
+        except FutureCeleryError as exc:  # what the form could not foresee: shown, not a 500
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                f"Scheduled job #{job.pk} ({job.callable_name}) for "
+                f"{job.time_slot_start:%H:%M:%S} UTC.",
+            )
+            return redirect("demo:index")
     jobs = list(ScheduledJob.objects.order_by("-id")[:20])
     for job in jobs:
         job.colour = STATUS_COLOURS.get(job.status, "inherit")
@@ -66,6 +79,7 @@ def index(request):
     return render(request, "demo/index.html", context)
 
 
+@staff_member_required
 @require_POST
 def enqueue_tasks(request):
     """Enqueue each of the demo's Django tasks once; their result ids, by task."""

@@ -61,10 +61,10 @@ def signals_of(result_id: str) -> dict[str, int]:
 
 
 def test_tasks_enqueued_by_a_view_run_on_the_worker_and_are_read_back_elsewhere(
-    worker, client, broker, manage_py
+    worker, admin_client, broker, manage_py
 ):
     label = f"django-tasks-{broker.kind}"
-    response = client.post("/tasks/", {"label": label})
+    response = admin_client.post("/tasks/", {"label": label})
     assert response.status_code == 200
     ids = response.json()
     assert wait_until(
