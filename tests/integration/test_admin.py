@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 
 from future_celery import ScheduledJob, schedule_job
 from proj.demo.models import Note, Tag
+from tests.admin_forms import job_form
 
 pytestmark = pytest.mark.django_db
 
@@ -114,20 +115,7 @@ def test_callable_and_arguments_are_read_only(admin_client):
     job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
     page = admin_client.get(change_url(job)).content.decode()
     assert 'name="callable_name"' not in page and 'name="args"' not in page
-    admin_client.post(
-        change_url(job),
-        {
-            "callable_name": "os.system",
-            "args": '["rm -rf /"]',
-            "time_slot_start_0": "2030-01-01",
-            "time_slot_start_1": "10:00:00",
-            "time_slot_end_0": "2030-01-08",
-            "time_slot_end_1": "10:00:00",
-            "queue": "",
-            "max_attempts": "1",
-            "priority": "",
-        },
-    )
+    admin_client.post(change_url(job), job_form(callable_name="os.system", args='["rm -rf /"]'))
     job.refresh_from_db()
     assert job.callable_name == "proj.demo.jobs.add" and job.args == [1, 2]
     assert job.time_slot_start == dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)
@@ -135,18 +123,7 @@ def test_callable_and_arguments_are_read_only(admin_client):
 
 def test_an_expiry_before_the_scheduled_time_is_refused_in_the_admin(admin_client):
     job = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2])
-    response = admin_client.post(
-        change_url(job),
-        {
-            "time_slot_start_0": "2030-01-01",
-            "time_slot_start_1": "10:00:00",
-            "time_slot_end_0": "2029-01-01",
-            "time_slot_end_1": "10:00:00",
-            "queue": "",
-            "max_attempts": "1",
-            "priority": "",
-        },
-    )
+    response = admin_client.post(change_url(job), job_form(time_slot_end_0="2029-01-01"))
     assert "The expiry must be after the scheduled time." in response.content.decode()
     job.refresh_from_db()
     assert job.time_slot_start != dt.datetime(2030, 1, 1, 10, 0, tzinfo=dt.UTC)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from future_celery import ScheduledJob, recurring, schedule_job
 from future_celery.models import RecurringJob, Worker
+from tests.admin_forms import job_form
 
 pytestmark = pytest.mark.django_db
 
@@ -102,15 +103,7 @@ def run_again(client, job, rec):
 def edit_job(client, job, rec):
     client.post(
         reverse("admin:future_celery_scheduledjob_change", args=[job.pk]),
-        {
-            "time_slot_start_0": "2030-01-01",
-            "time_slot_start_1": "10:00:00",
-            "time_slot_end_0": "",
-            "time_slot_end_1": "",
-            "queue": "edited",
-            "max_attempts": "1",
-            "priority": "",
-        },
+        job_form(queue="edited"),
     )
     return ScheduledJob.objects.get(pk=job.pk).queue == "edited"
 

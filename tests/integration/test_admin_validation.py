@@ -10,25 +10,13 @@ from hypothesis import strategies as st
 
 from future_celery import ScheduledJob, recurring, schedule_job
 from future_celery.models import RecurringJob
+from tests.admin_forms import job_form
 
 pytestmark = pytest.mark.django_db
 
 
 def change_url(job):
     return reverse("admin:future_celery_scheduledjob_change", args=[job.pk])
-
-
-def job_form(**changes):
-    data = {
-        "time_slot_start_0": "2030-01-01",
-        "time_slot_start_1": "10:00:00",
-        "time_slot_end_0": "2030-01-08",
-        "time_slot_end_1": "10:00:00",
-        "queue": "",
-        "max_attempts": "1",
-        "priority": "",
-    }
-    return {**data, **changes}
 
 
 @pytest.mark.parametrize(
