@@ -56,6 +56,10 @@ class Heartbeat:
             with self._lock:
                 jobs = list(self._jobs)
             if not jobs:
+                # Idle: hold no database connection (this thread's own, opened by the last
+                # stamp). A connection left open kept a session on the database after the
+                # jobs ended: in a test run, it made dropping the test database fail.
+                connection.close()
                 continue
             try:
                 lifecycle.stamp_heartbeats(jobs, timezone.now())

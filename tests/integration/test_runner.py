@@ -375,3 +375,26 @@ def test_a_row_edited_to_name_another_callable_does_not_run_it_under_projs_allow
     assert job.status == ScheduledJob.STATUS_FAILED
     assert "is not allowed by FUTURE_CELERY_ALLOWED_CALLABLES" in job.error
     assert job.return_value == ""
+
+
+@pytest.mark.postgresql  # pg_stat_activity lists the sessions
+def test_the_heartbeat_thread_holds_no_connection_once_its_jobs_end(settings):
+    """The heartbeat thread stamps a running job's row over a connection of its own; idle, it
+    closes it, so that no session stays open on the database after the jobs."""
+    from django.db import connection
+
+    from tests.processes import wait_until
+
+    schedule_job(timezone.now(), "proj.demo.jobs.record", args=["beating"], kwargs={"seconds": 1.5})
+    run_jobs()  # 1.5 s at a heartbeat every 0.5 s: the thread opened its connection
+
+    def sessions() -> int:
+        with connection.cursor() as cursor:
+            # The test runs in a transaction, where the view is a snapshot unless cleared.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )
+            return cursor.fetchone()[0]
+
+    assert wait_until(lambda: sessions() == 1, timeout=5), sessions()

@@ -271,14 +271,25 @@ def test_schedule_job_sends_the_model_signals_and_stamps_the_dates():
     assert abs(stored.created - timezone.now()) < dt.timedelta(seconds=5)
 
 
-@pytest.mark.postgresql  # SQLite does not enforce a column's length
+@pytest.mark.postgresql  # the insert fails in PostgreSQL itself, as below
 def test_a_failed_insert_inside_a_transaction_marks_it_for_rollback():
     from django.db import DatabaseError, connection, transaction
     from django.db.transaction import TransactionManagementError
 
     with transaction.atomic():
-        with pytest.raises(DatabaseError):  # longer than the column allows
-            schedule_job("1h", "proj.demo.jobs.say_hello", queue="q" * 300)
+        # Every option is checked before the insert now; a trigger stands for what only the
+        # database can refuse (a constraint added by the project, a full disk).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE FUNCTION fc_refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'refused by a trigger'; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER fc_refuse BEFORE INSERT ON future_celery_scheduledjob "
+                "FOR EACH ROW EXECUTE FUNCTION fc_refuse()"
+            )
+        with pytest.raises(DatabaseError, match="refused by a trigger"):
+            schedule_job("1h", "proj.demo.jobs.say_hello")
         assert connection.needs_rollback
         with pytest.raises(TransactionManagementError):
             ScheduledJob.objects.count()

@@ -72,6 +72,7 @@ def test_each_transition_changes_the_status_as_listed_and_nothing_else(no_on_com
     watch("cancel", due())
     watch("cancel", queued()[0])
     watch("cancel_delivered", *_ids())
+    watch("fail_unsent", *_ids(), "the broker could not take its message")
     # These change a row without changing its status.
     watch("take_for_resend", ScheduledJob.objects.filter(pk=queued()[0].pk), timezone.now())
     watch("edit_scheduled", due(), ["priority"])
