@@ -29,7 +29,7 @@ DB_NAME = "future_celery_bench"
 # The seed (django-background-tasks) runs on a database of its own, with bench.seed.settings.
 SEED_DB_NAME = "future_celery_bench_seed"
 ENV = {
-    "DJANGO_SETTINGS_MODULE": "proj.settings",
+    "DJANGO_SETTINGS_MODULE": "bench.settings",
     "DATABASE_URL": os.environ.get(
         "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
     ),
