@@ -9,7 +9,6 @@ range", a NUL character in text) or never be enforced."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -20,9 +19,11 @@ from .exceptions import InvalidOption, WrongOptionType
 
 # PostgreSQL's integer (PositiveIntegerField): the smallest of the integer columns' ranges.
 MAX_INT = 2**31 - 1
-# The longest a Python timer can wait (about 292 years on Linux): the worker's time limits run
-# on such timers (billiard's pool caps its waits at it), so a longer limit is never enforced.
-MAX_SECONDS = threading.TIMEOUT_MAX
+# The longest a Python timer can wait (threading.TIMEOUT_MAX on Linux and macOS, about 292
+# years): the worker's time limits run on such timers (billiard's pool caps its waits at it),
+# so a longer limit is never enforced. A constant, not the platform's value: the table's check
+# constraint (migration 0008) holds it too.
+MAX_SECONDS = 9_223_372_036.0
 # The job's queue column (a CharField); AMQP takes queue names of up to 255 bytes.
 QUEUE_MAX_LENGTH = 200
 QUEUE_MAX_BYTES = 255
@@ -50,7 +51,8 @@ def queue(value: str | None, default: str | None) -> str:
     if len(value) > QUEUE_MAX_LENGTH or len(value.encode()) > QUEUE_MAX_BYTES:
         raise InvalidOption(
             f"queue must be at most {QUEUE_MAX_LENGTH} characters and {QUEUE_MAX_BYTES} bytes "
-            f"in UTF-8, not {len(value)} characters ({value[:40]!r}...)"
+            f"in UTF-8, not {len(value)} characters, {len(value.encode())} bytes "
+            f"({value[:40]!r}...)"
         )
     if _CONTROL.search(value):
         raise InvalidOption(f"queue must not contain control characters, not {value!r}")
