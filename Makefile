@@ -26,6 +26,8 @@ PY311_PYENV := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.11(\.|$$
 .PHONY: run test test-postgresql test-service-restarts test-beside test-sqlite test-mysql test-django52 test-py311 test-packaging bench bench-quick lint messages screenshots clean
 
 # The package with its Redis and PostgreSQL drivers, and the tools, at the versions CI tests.
+# (Installing the tree, here and in the venvs below, writes nothing into it: setup.py sends
+# setuptools' build/ and *.egg-info to a temporary folder; tests/acceptance/test_packaging.py.)
 $(VENV)/.installed: setup.py pyproject.toml requirements/constraints.txt requirements/test.txt requirements/dev.txt
 	@command -v $(PYTHON) >/dev/null && $(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 12)' \
 	  || { echo "ERROR: Python 3.12 is needed ($(PYTHON) not found or another version); set PYTHON=/path/to/python3.12"; exit 1; }

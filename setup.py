@@ -2,11 +2,20 @@
 pyproject.toml). The one place of the version: future_celery.__version__ reads it from the
 installed metadata; CHANGELOG.md says what each version holds."""
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+# setuptools' scratch files (build/ and future_celery.egg-info/, which it would write beside
+# this file) go to a temporary folder of each run, removed when it ends: building or
+# installing from a checkout (pip install ., pip install -e ., python -m build) leaves the
+# source tree as git has it. The sdist still gets its PKG-INFO; pip its metadata.
+SCRATCH = Path(tempfile.mkdtemp(prefix="future_celery-build-"))
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
 
 setup(
     name="future_celery",
@@ -48,6 +57,8 @@ setup(
         # The tick as a periodic task in django-celery-beat's tables and admin (Django 5.2 and
         # 6.0 for now: its 2.9 release requires Django < 6.1).
         "celery-beat": ["django-celery-beat>=2.8,<3"],
+        # Flower, Celery's monitor (the README's "Flower"): `celery -A yourproject flower`.
+        "flower": ["flower>=2.0,<3"],
     },
     # celery beat -S future_celery, as django-celery-beat's -S django.
     entry_points={
@@ -64,6 +75,10 @@ setup(
             "locale/*/LC_MESSAGES/django.mo",
             "static/future_celery/*.css",
         ]
+    },
+    options={
+        "build": {"build_base": str(SCRATCH / "build")},
+        "egg_info": {"egg_base": str(SCRATCH)},
     },
     classifiers=[
         "Framework :: Celery",

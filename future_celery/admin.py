@@ -23,8 +23,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop, ngettext
 
-from . import lifecycle, recurrence, recurring_jobs, tracebacks
-from .exceptions import FutureCeleryError
+from . import lifecycle, recurrence, recurring_jobs, retries, tracebacks
+from .exceptions import FutureCeleryError, JobAlreadyScheduled
 from .models import RecurringJob, ScheduledJob, Worker
 from .pagination import EstimatedCountPaginator
 
@@ -70,6 +70,20 @@ class ScheduledJobForm(forms.ModelForm):
     class Meta:
         model = ScheduledJob
         fields = EDITABLE_WHILE_SCHEDULED
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields.get("max_attempts")
+        if field is not None and self.instance.max_attempts == retries.FOLLOW_BACKGROUND_SETTING:
+            # A @background job that follows the setting (read when it fails): say so, as
+            # the number alone means nothing to an operator.
+            field.help_text = _(
+                "%(value)s: FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS (now %(setting)s), read "
+                "when the job fails. Enter a number to give this job its own."
+            ) % {
+                "value": retries.FOLLOW_BACKGROUND_SETTING,
+                "setting": retries.background_max_attempts(failing=True),
+            }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -253,17 +267,22 @@ class ScheduledJobAdmin(_Admin):
         RepeatFilter,
         VerboseNameFilter,
         CreatorFilter,
+        ("unique_key", admin.EmptyFieldListFilter),
         "time_slot_start",
     ]
     date_hierarchy = "time_slot_start"
-    search_fields = ["=id", "callable_name"]
+    # A job by its id or its unique key (exactly), or by its callable.
+    search_fields = ["=id", "=unique_key", "callable_name"]
     ordering = ["-time_slot_start", "-id"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
     actions = ["cancel_jobs", "run_again"]
     fieldsets = [
-        (None, {"fields": ["callable_name", "colored_status", "content_object_link"]}),
+        (
+            None,
+            {"fields": ["callable_name", "colored_status", "content_object_link", "unique_key"]},
+        ),
         (_("Schedule"), {"fields": [*EDITABLE_WHILE_SCHEDULED, "soft_time_limit", "time_limit"]}),
         (_("Arguments"), {"fields": ["args_display", "kwargs_display"]}),
         (
@@ -327,6 +346,7 @@ class ScheduledJobAdmin(_Admin):
     updated_time = _time_display(ScheduledJob, "updated")
     _always_readonly = [
         "callable_name",
+        "unique_key",
         "colored_status",
         "content_object_link",
         "soft_time_limit",
@@ -408,6 +428,8 @@ class ScheduledJobAdmin(_Admin):
             mark_safe(".<wbr>"), "{}", ((part,) for part in job.callable_name.split("."))
         )
         notes = [job.verbose_name] if job.verbose_name else []
+        if job.unique_key is not None:
+            notes.append(_("key %(key)s") % {"key": job.unique_key})
         if job.repeat:
             notes.append(_("repeats every %(interval)s") % {"interval": _seconds_text(job.repeat)})
         return format_html("{}{}", name, _note(" · ".join(str(note) for note in notes)))
@@ -618,6 +640,7 @@ class RecurringJobAdmin(_Admin):
         "kwargs_display",
         "source",
         "schedule_display",
+        "unique_key",
         "next_slot_time",
         "last_slot_time",
         "last_runs",
@@ -663,6 +686,7 @@ class RecurringJobAdmin(_Admin):
                 expires_after=obj.expires_after,
                 source=obj.source,
                 pass_pk=obj.pass_pk,
+                unique_key=obj.unique_key,
             )
         elif "active" in changed:
             recurring_jobs.set_active(obj, obj.active)
@@ -720,7 +744,16 @@ class RecurringJobAdmin(_Admin):
                 % {"count": inactive},
                 messages.WARNING,
             )
-        made = [recurring_jobs.run_now(job) for job in queryset.filter(active=True)]
+        made = []
+        for job in queryset.filter(active=True):
+            try:
+                made.append(recurring_jobs.run_now(job))
+            except JobAlreadyScheduled as exc:  # its unique key is held by a pending job
+                self.message_user(
+                    request,
+                    _("%(job)s was not run: %(error)s") % {"job": job, "error": exc},
+                    messages.ERROR,
+                )
         self.message_user(
             request,
             ngettext(

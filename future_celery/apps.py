@@ -24,6 +24,6 @@ class FutureCeleryConfig(AppConfig):
         # Django's Tasks backend, where there is django.tasks (Django 6) or its backport
         # (Django 5.2): its hooks run the rows of Django tasks (see front_doors).
         try:
-            from . import tasks_backend  # noqa: F401
+            from . import tasks_results  # noqa: F401
         except TasksFrameworkMissing:
             pass

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fnmatch
 import importlib
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.db import models
 
 from . import conf, options
@@ -18,10 +22,11 @@ _registered: dict[str, Callable[..., Any]] = {}
 _discovered = False
 
 
-def register(name: str, func: Callable[..., Any]) -> None:
-    """Make jobs named ``name`` run ``func`` (a second function under one name raises)."""
+def register(name: str, func: Callable[..., Any], replace: bool = False) -> None:
+    """Make jobs named ``name`` run ``func`` (a second function under one name raises, unless
+    ``replace``: then the newest wins, as django-background-tasks' names do)."""
     known = _registered.get(name)
-    if known is not None and known is not func and _where(known) != _where(func):
+    if known is not None and known is not func and _where(known) != _where(func) and not replace:
         raise CallableNotFound(
             f"two functions are registered as {name!r}: {_where(known)} and {_where(func)}; "
             "give one of them another name"
@@ -131,6 +136,46 @@ def _import(path: str) -> Callable[..., Any]:
             raise CallableNotFound(f"{path!r} is not callable (it is a {type(target).__name__})")
         return target
     raise CallableNotFound(f"callable {path!r} cannot be imported: no module {parts[0]!r}")
+
+
+def invoke(func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call a job's ``func`` and return what it returns; an ``async def`` one (or one that
+    returns a coroutine) is run to its end first (see run_coroutine)."""
+    if inspect.iscoroutinefunction(func):
+        return run_coroutine(func(*args, **kwargs))
+    result = func(*args, **kwargs)
+    if inspect.iscoroutine(result):  # e.g. a sync wrapper of an async def function
+        return run_coroutine(result)
+    return result
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coroutine`` to its end and return its result, through asgiref's async_to_sync,
+    as Django's Task.call() does: its event loop runs in a thread of its own, while this
+    thread serves the coroutine's thread-sensitive sync_to_async calls (Django's async ORM
+    methods, aget(), acreate()...), which thus run here, on this thread's database
+    connection, inside the transaction the caller has open (the job's: see execution).
+
+    An exception raised in this thread meanwhile (a worker's soft time limit, which Celery
+    raises in the thread that runs the job) cancels the coroutine, as it stops a sync job:
+    without that, it would run on in its loop's thread after its job was recorded failed."""
+    running: list[asyncio.Task[Any]] = []
+
+    async def main() -> Any:
+        task = asyncio.current_task()
+        assert task is not None  # main() runs as a task of its own loop
+        running.append(task)
+        return await coroutine
+
+    try:
+        return async_to_sync(main)()
+    except BaseException:
+        if not running:
+            coroutine.close()  # never started (no "never awaited" warning)
+        elif not running[0].done():
+            with contextlib.suppress(RuntimeError):  # its loop closed meanwhile: it is done
+                running[0].get_loop().call_soon_threadsafe(running[0].cancel)
+        raise
 
 
 def resolve_method(obj: models.Model, name: str) -> Callable[..., Any]:

@@ -27,6 +27,37 @@ def check_use_tz(
     return []
 
 
+@checks.register()
+def check_celery_app(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """A process that hands jobs to Celery (after each commit, unless
+    FUTURE_CELERY_DISPATCH_ON_COMMIT is off) must have the project's Celery app loaded, or
+    named by FUTURE_CELERY_CELERY_APP: Celery's default app would send the jobs to
+    amqp://localhost, where no worker reads them (see future_celery.celery_app)."""
+    from . import celery_app
+    from .exceptions import CeleryAppNotConfigured
+
+    if not conf.get("DISPATCH_ON_COMMIT") and not conf.get("CELERY_APP"):
+        return []  # this process never publishes (a project without Celery)
+    try:
+        if conf.get("CELERY_APP"):
+            celery_app.named(conf.get("CELERY_APP"))
+        elif celery_app.current() is None:
+            raise CeleryAppNotConfigured(celery_app.not_loaded_message())
+    except CeleryAppNotConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint=f"In yourproject/__init__.py: {celery_app.MISSING_LINE}"
+                if not conf.get("CELERY_APP")
+                else f"Set {celery_app.SETTING} as you name the app to `celery -A`.",
+                id="future_celery.E010",
+            )
+        ]
+    return []
+
+
 @checks.register(deploy=True)
 def check_allowed_callables(
     app_configs: Sequence[AppConfig] | None, **kwargs: Any

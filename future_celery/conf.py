@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     # the messages of queued jobs the worker may have held are sent again.
     "HEARTBEAT_INTERVAL": 10.0,
     "HEARTBEAT_TIMEOUT": 60.0,
+    # The project's Celery app, which future_celery publishes through, as `celery -A` takes
+    # it: "yourproject.celery:app" (None: the app the project loaded, the one `from .celery
+    # import app as celery_app` in yourproject/__init__.py makes; never Celery's default).
+    "CELERY_APP": None,
     # Celery queue and priority of jobs that name none (None = the Celery defaults).
     "DEFAULT_QUEUE": None,
     "DEFAULT_PRIORITY": None,
@@ -79,8 +83,9 @@ DEFAULTS: dict[str, Any] = {
     # Move the objects a worker process has at start-up out of the garbage collector's reach
     # (gc.freeze), so that its full collections stop pausing it (docs/performance.md).
     "WORKER_GC_FREEZE": True,
-    # Jobs scheduled through @background (django-background-tasks): their attempts, and the
-    # wait before each retry: "polynomial" (that project's attempts ** 4 + 5 seconds) or
+    # Jobs scheduled through @background (django-background-tasks): their attempts (read
+    # when such a job fails, unless it has a max_attempts of its own), and the wait before
+    # each retry: "polynomial" (that project's attempts ** 4 + 5 seconds) or
     # "exponential" (RETRY_BACKOFF, doubling, as schedule_job's jobs).
     "BACKGROUND_MAX_ATTEMPTS": 25,
     "BACKGROUND_BACKOFF": "polynomial",

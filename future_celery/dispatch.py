@@ -56,6 +56,7 @@ def dispatch_due(
     (only those in ``ids`` when given). Returns how many were published. ``bounded``: over
     the connections of future_celery.broker, which give up after BROKER_TIMEOUT."""
     now = now or timezone.now()
+    publisher()  # no project's Celery app: refused before any row is claimed
     horizon = now + dt.timedelta(seconds=conf.get("LOOKAHEAD"))
     size = conf.get("DISPATCH_BATCH_SIZE")
     if ids is not None:
@@ -83,11 +84,19 @@ def dispatch_on_commit(jobs: Iterable[Job]) -> None:
     """Dispatch the given new jobs that fall due within the look-ahead right after the
     current transaction commits (never before; not at all if it rolls back). The caller
     waits on the broker at most about BROKER_TIMEOUT; if the broker fails, or failed a
-    moment ago, the jobs stay scheduled and the tick dispatches them."""
+    moment ago, the jobs stay scheduled and the tick dispatches them. (The callers checked
+    before inserting them that this process has a Celery app to hand them to: publisher().)"""
     horizon = timezone.now() + dt.timedelta(seconds=conf.get("LOOKAHEAD"))
     ids = [job.pk for job in jobs if job.time_slot_start <= horizon]
     if ids:
         transaction.on_commit(lambda: _dispatch_quietly(ids), robust=True)
+
+
+def publisher() -> None:
+    """Raise CeleryAppNotConfigured in a process where the project loaded no Celery app:
+    jobs handed over there would go to Celery's default broker, amqp://localhost, unseen
+    (see future_celery.celery_app)."""
+    messages.run_job_task()
 
 
 def _dispatch_quietly(ids: list[int]) -> None:

@@ -49,6 +49,12 @@ class RunnerAlreadyActive(FutureCeleryError, RuntimeError):
     """Raised when a second in-process runner starts while one is active."""
 
 
+class JobExited(FutureCeleryError, RuntimeError):
+    """Raised when a job raised SystemExit (or another BaseException that is not an
+    Exception, such as asyncio.CancelledError), in its place: the job is recorded as failed
+    with its traceback, and the exception, its cause, does not end the process that ran it."""
+
+
 class InvalidOption(FutureCeleryError, ValueError):
     """Raised when an option of schedule_job() and its kin has a bad value (a priority of
     300, a batch size of 0, an unsaved content object...)."""
@@ -57,6 +63,16 @@ class InvalidOption(FutureCeleryError, ValueError):
 class WrongOptionType(FutureCeleryError, TypeError):
     """Raised when an option of schedule_job() and its kin has the wrong type, or is not
     one it takes."""
+
+
+class JobAlreadyScheduled(FutureCeleryError, ValueError):
+    """Raised when a job is scheduled with a ``unique_key`` that a pending job (scheduled,
+    queued or running) already holds; nothing was saved. ``key`` is the key, ``job_id`` the
+    pending job's id (None if it finished before it could be read)."""
+
+    def __init__(self, message: str, key: str | None = None, job_id: int | None = None):
+        super().__init__(message)
+        self.key, self.job_id = key, job_id
 
 
 class SQLiteRoleTaken(FutureCeleryError, RuntimeError):
@@ -72,8 +88,20 @@ class AppNotLoaded(FutureCeleryError, ImproperlyConfigured):
     or Django not set up)."""
 
 
+class CeleryAppNotConfigured(FutureCeleryError, ImproperlyConfigured):
+    """Raised when a job would be handed to Celery in a process where no Celery app of the
+    project is loaded (only Celery's default one, which publishes to amqp://localhost):
+    ``from .celery import app as celery_app`` missing from yourproject/__init__.py, or
+    FUTURE_CELERY_CELERY_APP naming no Celery app."""
+
+
 class BackgroundTaskTableMissing(FutureCeleryError, LookupError):
     """Raised when the import of django-background-tasks' jobs finds no ``background_task``
+    table in the database, or one without the columns it reads."""
+
+
+class DjangoFutureTableMissing(FutureCeleryError, LookupError):
+    """Raised when the import of django-future's jobs finds no ``django_future_scheduledjob``
     table in the database, or one without the columns it reads."""
 
 
@@ -92,9 +120,17 @@ class InvalidBackendOptions(FutureCeleryError, ImproperlyConfigured):
     bad value."""
 
 
-class ReturnValueNotStorable(FutureCeleryError, ValueError):
+class ReturnValueNotStorable(FutureCeleryError, TypeError, ValueError):
     """Raised when a Django task returns a value that cannot be stored on its row: not JSON,
-    or longer as JSON text than FUTURE_CELERY_MAX_TEXT_LENGTH."""
+    or longer as JSON text than FUTURE_CELERY_MAX_TEXT_LENGTH. A TypeError, as Django's
+    Tasks contract has it for a return value that is not JSON (and a ValueError, as it was)."""
+
+
+class DoNotRetry(FutureCeleryError):
+    """Raised by a job (of any front door) to fail at once, for good: its attempt is
+    recorded as failed and not retried, whatever attempts it has left. Subclass it for the
+    job's own errors (django-background-tasks' InvalidTaskError does), or raise it from the
+    real cause: ``raise DoNotRetry("invoice 42 is gone") from exc``."""
 
 
 class TasksFrameworkMissing(ImportError):

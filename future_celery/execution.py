@@ -58,7 +58,7 @@ def call(job: ScheduledJob) -> Any:
         args.insert(0, job)
     if job.task_backend:  # a Django task: its front door calls it (see front_doors)
         return front_doors.hooks(front_doors.TASK_BACKEND).call(job, func, args, kwargs)
-    return func(*args, **kwargs)
+    return callables.invoke(func, args, kwargs)  # an async def one to its end
 
 
 class Completion(enum.Enum):
@@ -111,9 +111,10 @@ def _complete(job: ScheduledJob, result: Any, delete: bool) -> None:
         if failed:
             lifecycle.complete_failed(job, result)
             return
-    if job.repeat > 0:
-        scheduling.schedule_repeat(job)
+    following = scheduling.schedule_repeat(job) if job.repeat > 0 else None
     lifecycle.complete(job, result, delete=delete)
+    # Only now, this job no longer pending, may the next one take its unique key.
+    scheduling.pass_key_on(job, following)
 
 
 class _QueryCounter:

@@ -1,7 +1,7 @@
 """Hooks through which a front door runs the rows it marks as its own.
 
 A Django task's row (``task_backend`` set) is called with Django's TaskContext and signals
-and keeps a JSON return value: what its front door (future_celery.tasks_backend) knows and
+and keeps a JSON return value: what its front door (future_celery.tasks_results) knows and
 the layers that run jobs (execution, runner, signal_handlers) must not import. The front
 door registers its hooks here when it is imported, under the name of the field that marks
 its rows; those layers look them up for a marked row only, so an ordinary job pays one

@@ -26,7 +26,6 @@ from . import background_decorator, callables, scheduling
 from .exceptions import (
     BackgroundTaskTableMissing,
     FutureCeleryError,
-    InvalidOption,
     MalformedJob,
 )
 from .models import ScheduledJob
@@ -178,13 +177,9 @@ def _job_of(row: dict[str, Any], connection: BaseDatabaseWrapper) -> ScheduledJo
     attempts so far and its creator."""
     name = _callable_name(row["task_name"])
     args, kwargs = _params(row["task_params"])
-    priority = row["priority"]
-    if priority is not None and not 0 <= priority <= 255:
-        raise InvalidOption(
-            f"priority {priority} is outside 0..255, the priorities future_celery takes "
-            f"(django-background-tasks took any whole number): change it in {TABLE!r} and "
-            "run the import again"
-        )
+    # django-background-tasks' priority (any whole number, higher first), mapped as the
+    # @background door maps it, so imported and new jobs keep one order.
+    priority = background_decorator.background_priority(row["priority"] or 0)
     attempts = row["attempts"] or 0
     if attempts < 0:
         raise MalformedJob(f"attempts is {attempts}, not a count")
@@ -193,9 +188,9 @@ def _job_of(row: dict[str, Any], connection: BaseDatabaseWrapper) -> ScheduledJo
         name,
         args,
         kwargs,
-        when=_datetime(row["run_at"], connection),
+        when=column_datetime(row["run_at"], connection),
         repeat=background_decorator.repeat_seconds(row["repeat"] or 0),
-        repeat_until=None if repeat_until is None else _datetime(repeat_until, connection),
+        repeat_until=None if repeat_until is None else column_datetime(repeat_until, connection),
         verbose_name=row["verbose_name"] or "",
         creator=None,
         priority=priority,
@@ -242,9 +237,9 @@ def _params(text: str) -> tuple[list[Any], dict[str, Any]]:
     return params[0], params[1]
 
 
-def _datetime(value: Any, connection: BaseDatabaseWrapper) -> dt.datetime:
+def column_datetime(value: Any, connection: BaseDatabaseWrapper) -> dt.datetime:
     """A datetime column's value as an aware datetime: SQLite hands back naive ones (or
-    text), in the database's time zone."""
+    text), in the database's time zone. (from_django_future reads its table with it too.)"""
     if isinstance(value, str):
         parsed = parse_datetime(value)
         if parsed is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 import uuid
 from typing import Any, NamedTuple
 
@@ -152,20 +153,33 @@ def start_in_process(
 ) -> bool:
     """scheduled or queued → running, for the in-process runner: ``job`` (attempts + 1) if
     it is still in the status it was read with, as run by ``worker`` in process ``pid``;
-    True if this process won it. A worker that gets the job's message later finds it taken."""
+    True if this process won it. A worker that gets the job's message later finds it taken.
+    The row must also still be due when and as often as it was read (another process may
+    have run it and scheduled a retry since). Where the database can (PostgreSQL, MySQL 8,
+    MariaDB 10.6), a row another transaction holds locked (a tick queueing it, a caller's
+    select_for_update) is skipped, False, instead of waited on: the runner tries it later."""
     if job.status not in (SCHEDULED, QUEUED):
         raise InvalidJobState(f"job #{job.pk} is {job.status}: only a due job can be started")
     now = now or timezone.now()
-    won = Job.objects.filter(pk=job.pk, status=job.status).update(
-        status=RUNNING,
-        attempts=job.attempts + 1,
-        execution_start=now,
-        execution_end=None,
-        heartbeat=now,
-        worker=worker,
-        worker_pid=pid,
-        updated=now,
+    as_read = Job.objects.filter(
+        pk=job.pk, status=job.status, attempts=job.attempts, time_slot_start=job.time_slot_start
     )
+    with transaction.atomic(using=as_read.db):
+        features = transaction.get_connection(as_read.db).features
+        if features.has_select_for_update_skip_locked and not list(
+            as_read.select_for_update(skip_locked=True).values_list("pk", flat=True)
+        ):
+            return False  # locked by another transaction, or no longer as read
+        won = as_read.update(
+            status=RUNNING,
+            attempts=job.attempts + 1,
+            execution_start=now,
+            execution_end=None,
+            heartbeat=now,
+            worker=worker,
+            worker_pid=pid,
+            updated=now,
+        )
     if won:
         job.status, job.attempts, job.execution_start = RUNNING, job.attempts + 1, now
         job.execution_end, job.heartbeat, job.worker = None, now, worker
@@ -262,14 +276,26 @@ def _complete_sql(vendor: str, unflushed: bool = False) -> str:
     )
 
 
-def fail(job: Job, error: str) -> bool:
+def fail(job: Job, error: str, exception: BaseException | None = None) -> bool:
     """running → scheduled or failed: a failed attempt. Back to scheduled after a backoff
     while attempts remain and the retry falls before the expiry, else failed for good. The
     error text is kept. Attempts lost with their worker do not count against max_attempts.
-    Only a running job is changed; False if it was not running any more."""
+    The one retry decision of every door and runner: ``exception`` (by default the one being
+    handled, when called from an ``except`` block) that is a DoNotRetry fails the job at
+    once; an @background job stamped to follow FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS reads
+    it now (see retries.attempts_allowed). Only a running job is changed; False if it was
+    not running any more."""
     now = timezone.now()
+    if exception is None:
+        exception = sys.exc_info()[1]
+    if retries.gives_up(exception):
+        error += (
+            f"\nNot retried: the job raised {type(exception).__name__}, a "
+            "future_celery.exceptions.DoNotRetry."
+        )
+        return _end_attempt(job, error, now, None)
     retry_at = now + dt.timedelta(seconds=retries.backoff(job.attempts - job.lost, job.backoff))
-    retry = job.attempts - job.lost < job.max_attempts
+    retry = job.attempts - job.lost < retries.attempts_allowed(job)
     return _end_attempt(job, error, now, retry_at if retry else None)
 
 
@@ -395,12 +421,20 @@ def cancel_delivered(job_id: int, task_id: str) -> bool:
     )
 
 
-def fail_delivered(job_id: int, task_id: str, error: str, lost: bool = False) -> Job | None:
+def fail_delivered(
+    job_id: int,
+    task_id: str,
+    error: str,
+    lost: bool = False,
+    exception: BaseException | None = None,
+) -> Job | None:
     """running → scheduled or failed (see fail and lose): the attempt that message
-    ``task_id`` started failed (``lost``: the pool process running it died). The job as
-    recorded, or None if that attempt was not running any more."""
+    ``task_id`` started failed, raising ``exception`` (``lost``: the pool process running it
+    died). The job as recorded, or None if that attempt was not running any more."""
     job = Job.objects.filter(pk=job_id, status=RUNNING, task_id=task_id).first()
-    return job if job is not None and (lose if lost else fail)(job, error) else None
+    if job is None:
+        return None
+    return job if (lose(job, error) if lost else fail(job, error, exception)) else None
 
 
 def recover_lost(now: dt.datetime | None = None) -> int:

@@ -31,21 +31,24 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from celery import current_app
 from celery.utils.nodenames import anon_nodename
 from celery.utils.quorum_queues import detect_quorum_queues
 from kombu import Queue
 from kombu.common import Broadcast
 from kombu.exceptions import OperationalError
 
+from . import celery_app
+
 RUN_JOB = "future_celery.run_job"  # the task's name (future_celery.tasks defines it)
 
 
 def run_job_task() -> Any:
-    """The run_job task of the current Celery app, from the app's own registry of tasks
-    (future_celery.tasks registers it when the Django app loads): this module and the
-    dispatcher sit below the tasks module and do not import it."""
-    return current_app.tasks[RUN_JOB]
+    """The run_job task of the project's Celery app (future_celery.celery_app.get(): never
+    Celery's default app, which would publish to amqp://localhost), from the app's own
+    registry of tasks (future_celery.tasks registers it when the Django app loads): this
+    module and the dispatcher sit below the tasks module and do not import it. Raises
+    CeleryAppNotConfigured in a process where the project loaded no Celery app."""
+    return celery_app.get().tasks[RUN_JOB]
 
 
 # One claimed job, as the dispatcher hands it over: id, callable name (the message's shadow

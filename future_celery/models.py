@@ -144,6 +144,13 @@ def _without_partial_index_warnings(messages: list[Any]) -> list[Any]:
     return [message for message in messages if message.id not in _STOOD_IN_FOR]
 
 
+# The partial unique index of pending jobs' unique keys, and the statuses it holds (as
+# ScheduledJob.PENDING_STATUSES; the index's condition names them once more, fixed in
+# migration 0010).
+UNIQUE_KEY_CONSTRAINT = "fc_one_pending_job_per_key"
+PENDING = ["scheduled", "queued", "running"]
+
+
 class ScheduledJob(models.Model):
     """A callable to run at a given time, with its arguments and everything that happened."""
 
@@ -165,6 +172,9 @@ class ScheduledJob(models.Model):
         (STATUS_CANCELLED, _("cancelled")),
     ]
     FINAL_STATUSES = (STATUS_COMPLETE, STATUS_FAILED, STATUS_EXPIRED, STATUS_CANCELLED)
+    # The statuses of a job that has not ended: one such job at most holds a unique key. A
+    # running job counts, as a retry takes it back to scheduled with its key.
+    PENDING_STATUSES = (STATUS_SCHEDULED, STATUS_QUEUED, STATUS_RUNNING)
     # Repeat intervals in seconds, as django-background-tasks' Task has them.
     NEVER, HOURLY, DAILY, WEEKLY = 0, 3600, 86400, 604800
     EVERY_2_WEEKS, EVERY_4_WEEKS = 2 * WEEKLY, 4 * WEEKLY
@@ -298,6 +308,15 @@ class ScheduledJob(models.Model):
     task_backend = models.CharField(
         _("Django Tasks backend"), max_length=100, blank=True, default="", db_default=""
     )
+    # At most one pending job (PENDING_STATUSES) has a given key (fc_one_pending_job_per_key);
+    # None for the jobs without one, which that index then holds nothing of.
+    unique_key = models.CharField(
+        _("unique key"),
+        max_length=options.UNIQUE_KEY_MAX_LENGTH,
+        null=True,
+        blank=True,
+        validators=[options.validate_unique_key],
+    )
     created = models.DateTimeField(_("created"), auto_now_add=True)
     # Set by save(); every update() of a state change sets it too.
     updated = models.DateTimeField(_("updated"), auto_now=True)
@@ -367,6 +386,13 @@ class ScheduledJob(models.Model):
                 name="fc_one_occurrence_per_slot",
                 condition=Q(recurring__isnull=False),
             ),
+            # A unique key is held by one pending job at most (future_celery.unique_jobs).
+            # Only pending rows with a key are in it: the others cost it nothing.
+            models.UniqueConstraint(
+                fields=["unique_key"],
+                name=UNIQUE_KEY_CONSTRAINT,
+                condition=Q(unique_key__isnull=False, status__in=PENDING),
+            ),
         ]
 
     @classmethod
@@ -376,7 +402,13 @@ class ScheduledJob(models.Model):
     def __repr__(self) -> str:
         return f"<ScheduledJob ({self.status}) callable={self.callable_name!r}>"
 
+    # True on the job an @background call returns: str() is then its verbose name, else its
+    # callable's name, as django-background-tasks' Task's was (see background_decorator).
+    shown_as_task: bool = False
+
     def __str__(self) -> str:
+        if self.shown_as_task:
+            return self.verbose_name or self.callable_name
         return f"#{self.pk} {self.callable_name} ({self.get_status_display()})"
 
     @property
@@ -466,6 +498,14 @@ class RecurringJob(models.Model):
     )
     source = models.CharField(
         _("source"), max_length=8, choices=SOURCE_CHOICES, default=SOURCE_ADMIN
+    )
+    # The unique key of its occurrences: a slot whose key a pending job holds is skipped.
+    unique_key = models.CharField(
+        _("unique key"),
+        max_length=options.UNIQUE_KEY_MAX_LENGTH,
+        null=True,
+        blank=True,
+        validators=[options.validate_unique_key],
     )
     # superdjango's callbacks get the recurring job's primary key as ``pk`` among their
     # keyword arguments (for Activity.log); other callables get only their own.

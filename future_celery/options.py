@@ -1,6 +1,6 @@
 """Checking the options a job is scheduled with (queue, priority, attempts, seconds, a saved
-model, a choice, a text), the same way for every front door; each bad value raises an error
-that names the option and the limit, before anything is written.
+model, a choice, a text, a unique key), the same way for every front door; each bad value
+raises an error that names the option and the limit, before anything is written.
 
 The limits are what the columns hold on every database we run on, and what a worker can
 honour: a value past them would otherwise fail in the database (PostgreSQL's "integer out of
@@ -27,6 +27,11 @@ MAX_SECONDS = 9_223_372_036.0
 # The job's queue column (a CharField); AMQP takes queue names of up to 255 bytes.
 QUEUE_MAX_LENGTH = 200
 QUEUE_MAX_BYTES = 255
+# The job's unique_key column (a CharField).
+UNIQUE_KEY_MAX_LENGTH = 255
+# What schedule_job() does when a pending job holds the unique key: raise JobAlreadyScheduled,
+# or return that job.
+ON_CONFLICT = ("raise", "existing")
 # Queues Celery keeps for itself: its workers' control boxes and event queues.
 _CELERYS_OWN_QUEUE = re.compile(r"\.pidbox$|^celeryev\.|^celery@")
 # Control characters: PostgreSQL refuses NUL in text, and no broker's queue name holds any.
@@ -74,6 +79,26 @@ def text(name: str, value: object, max_length: int | None = None) -> str:
         )
     if "\x00" in value:
         raise InvalidOption(f"{name} must not contain a NUL character (\\x00)")
+    return value
+
+
+def unique_key(value: object) -> str | None:
+    """A job's unique key (None: no key): a string of 1 to UNIQUE_KEY_MAX_LENGTH characters,
+    not only blanks, without control characters (keys are compared byte for byte, so an
+    invisible character would make two keys that look the same differ)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise WrongOptionType(f"unique_key must be a string or None, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidOption(f"unique_key must not be empty or only blanks, not {value!r}")
+    if len(value) > UNIQUE_KEY_MAX_LENGTH:
+        raise InvalidOption(
+            f"unique_key must be at most {UNIQUE_KEY_MAX_LENGTH} characters, not {len(value)} "
+            f"({value[:40]!r}...)"
+        )
+    if _CONTROL.search(value):
+        raise InvalidOption(f"unique_key must not contain control characters, not {value!r}")
     return value
 
 
@@ -133,6 +158,10 @@ def validate_queue(value: Any) -> None:
 
 def validate_priority(value: Any) -> None:
     _as_validation_error(lambda: priority(value, None))
+
+
+def validate_unique_key(value: Any) -> None:
+    _as_validation_error(lambda: unique_key(value))
 
 
 def validate_max_attempts(value: Any) -> None:

@@ -6,7 +6,9 @@ A recurring job has at most one occurrence that has not finished: the tick makes
 one once the previous has finished (or at once, when the previous is only late and the job
 skips overlapping slots). Slots missed while nothing ticked (beat down) follow the job's
 ``catch_up``: 'latest' runs once for the latest missed slot, 'all' runs each missed slot in
-turn, 'none' skips them. The schedule arithmetic is in future_celery.recurrence."""
+turn, 'none' skips them. A recurring job with a ``unique_key`` gives it to its occurrences:
+a slot that comes while another pending job holds the key is skipped. The schedule
+arithmetic is in future_celery.recurrence."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import callables, conf, insertion, options, recurrence, serialization
+from . import callables, conf, insertion, options, recurrence, serialization, unique_jobs
 from .exceptions import WrongOptionType
 from .models import RecurringJob, ScheduledJob
 
@@ -52,13 +54,15 @@ def recurring(
     expires_after: float | None = None,
     source: str = RecurringJob.SOURCE_CODE,
     pass_pk: bool = False,
+    unique_key: str | None = None,
 ) -> RecurringJob:
     """Create or update (by ``label``) the recurring job that runs ``callable`` with
     ``kwargs`` on a schedule: ``every`` ('10 minutes', '2 days', 'sunday', '10m', seconds),
     with ``at`` ('23:30') for daily, weekly and weekday schedules, or a five-field ``cron``
     expression, read in time zone ``tz`` (default TIME_ZONE). Idempotent: calling it again
     with the same arguments changes nothing, and its next slot moves only when its schedule
-    changed. Bad input raises and saves nothing."""
+    changed. With a ``unique_key``, its occurrences have it: a slot that comes while a
+    pending job holds the key is skipped. Bad input raises and saves nothing."""
     if not isinstance(label, str) or not label.strip():
         raise WrongOptionType(f"label must be a non-empty string, not {label!r}")
     options.text("label", label, RecurringJob._meta.get_field("label").max_length)
@@ -73,6 +77,7 @@ def recurring(
     queue = options.queue(queue, None)
     priority = options.priority(priority, None)
     expires_after = options.seconds("expires_after", expires_after, None)
+    unique_key = options.unique_key(unique_key)
     spec = recurrence.to_spec(rule)
     values = {
         "callable_name": name,
@@ -90,6 +95,7 @@ def recurring(
         "expires_after": expires_after,
         "source": source,
         "pass_pk": pass_pk,
+        "unique_key": unique_key,
     }
     with transaction.atomic():
         job = RecurringJob.objects.select_for_update().filter(label=label).first()
@@ -234,6 +240,16 @@ def _advance(job: RecurringJob, now: dt.datetime, horizon: dt.datetime) -> Sched
                 job.next_slot = slot
                 job.save(update_fields=["next_slot", "updated"])
                 return None
+    if job.unique_key is not None and unique_jobs.pending_holder(job.unique_key) is not None:
+        # The key is taken (by another job: this one's previous occurrence has ended): the
+        # slot is skipped, as a second job with the key is refused. The unique index holds
+        # this too if the key is taken meanwhile (bulk_create ignores that conflict).
+        job.next_slot = recurrence.next_slot(rule, slot)
+        job.save(update_fields=["next_slot", "updated"])
+        logger.info(
+            "Recurring job %s: slot %s skipped, a pending job holds its unique key", job, slot
+        )
+        return None
     job.next_slot, job.last_slot = recurrence.next_slot(rule, slot), slot
     job.save(update_fields=["next_slot", "last_slot", "updated"])
     return occurrence(job, slot, rule)
@@ -278,15 +294,19 @@ def occurrence(
         verbose_name=job.label[:255],
         recurring=job,
         slot=slot,
+        unique_key=job.unique_key,
     )
 
 
 def run_now(job: RecurringJob) -> ScheduledJob:
     """An extra occurrence of ``job``, due now (the admin's "run now": the next tick hands it
-    to Celery); its slot is now, so it does not take the place of a scheduled one."""
+    to Celery); its slot is now, so it does not take the place of a scheduled one. With a
+    unique key a pending job holds, JobAlreadyScheduled is raised and nothing is saved."""
     extra = occurrence(job, timezone.now())
-    insertion.insert(extra)
-    return extra
+    if extra.unique_key is None:
+        insertion.insert(extra)
+        return extra
+    return unique_jobs.insert(extra, "raise")
 
 
 def set_active(job: RecurringJob, active: bool) -> None:

@@ -13,7 +13,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import signals
 from django.utils import timezone
 
@@ -27,8 +27,15 @@ from . import (
     retries,
     serialization,
     timespec,
+    unique_jobs,
 )
-from .exceptions import FutureCeleryError, InvalidExpiry, InvalidOption, WrongOptionType
+from .exceptions import (
+    FutureCeleryError,
+    InvalidExpiry,
+    InvalidOption,
+    JobAlreadyScheduled,
+    WrongOptionType,
+)
 from .models import ScheduledJob, job_from_fields
 from .timespec import When
 
@@ -49,14 +56,19 @@ def schedule_job(
     max_attempts: int | None = None,
     soft_time_limit: float | None = None,
     time_limit: float | None = None,
+    unique_key: str | None = None,
+    on_conflict: str = "raise",
 ) -> ScheduledJob:
     """Schedule ``callable`` to run at ``when`` and return the saved job.
 
     ``when`` and ``expires`` take a datetime, a timedelta or an offset string ('5d', '1d12h');
     a relative expiry counts from the scheduled time, ``None`` never expires. With a
     ``content_object``, ``callable`` may name one of its methods; otherwise the object is
-    passed to the callable as its first argument.
+    passed to the callable as its first argument. With a ``unique_key``, while a pending job
+    (scheduled, queued or running) holds that key, JobAlreadyScheduled is raised
+    (``on_conflict='raise'``) or that job is returned ('existing'), and nothing is saved.
     """
+    conflict = unique_jobs.on_conflict(on_conflict)
     job = prepare_job(
         when,
         callable,
@@ -69,10 +81,32 @@ def schedule_job(
         max_attempts=max_attempts,
         soft_time_limit=soft_time_limit,
         time_limit=time_limit,
+        unique_key=unique_key,
     )
-    insertion.insert(job)
+    return _save(job, conflict)
+
+
+def _save(job: ScheduledJob, conflict: str = "raise") -> ScheduledJob:
+    """Insert ``job`` and have it dispatched after the commit; one with a unique key through
+    unique_jobs (which may return the pending job that holds the key instead)."""
+    _check_publisher()
+    if job.unique_key is None:
+        insertion.insert(job)
+    else:
+        saved = unique_jobs.insert(job, conflict)
+        if saved is not job:
+            return saved  # the holder: already saved and on its way
     _dispatch_soon([job])
     return job
+
+
+def _check_publisher() -> None:
+    """Before a row is inserted: in a process where the project loaded no Celery app, the
+    jobs handed over after the commit would go to Celery's default broker, unseen, so
+    CeleryAppNotConfigured is raised and nothing is saved (see future_celery.celery_app).
+    A project that runs its jobs without Celery turns DISPATCH_ON_COMMIT off."""
+    if conf.get("DISPATCH_ON_COMMIT"):
+        dispatch.publisher()
 
 
 def _dispatch_soon(jobs: list[ScheduledJob]) -> None:
@@ -148,10 +182,13 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
         "max_attempts",
         "soft_time_limit",
         "time_limit",
+        "unique_key",
+        "on_conflict",
     }
     if unknown:
         raise WrongOptionType(f"reschedule() got unexpected keyword arguments {sorted(unknown)}")
     args, kwargs = overrides.pop("args", None), overrides.pop("kwargs", None)
+    conflict = unique_jobs.on_conflict(overrides.pop("on_conflict", "raise"))
     encoded_args, encoded_kwargs = serialization.encode_call(args or (), kwargs)
     options: dict[str, Any] = {
         "callable": job.callable_name,
@@ -161,6 +198,8 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
         "max_attempts": job.max_attempts,
         "soft_time_limit": job.soft_time_limit,
         "time_limit": job.time_limit,
+        # The copy is the same job again: it keeps the key (unique_key=None drops it).
+        "unique_key": job.unique_key,
         **overrides,
     }
     new = _build(
@@ -174,9 +213,7 @@ def reschedule_job(job: ScheduledJob, when: When, **overrides: Any) -> Scheduled
     )
     new.rescheduled_from = job
     _keep_front_door(job, new)
-    insertion.insert(new)
-    _dispatch_soon([new])
-    return new
+    return _save(new, conflict)
 
 
 def _keep_front_door(job: ScheduledJob, new: ScheduledJob) -> None:
@@ -196,20 +233,26 @@ def _keep_front_door(job: ScheduledJob, new: ScheduledJob) -> None:
 
 
 def schedule_background(
-    name: str, args: Any, kwargs: dict[str, Any], *, remove_existing: bool, **options: Any
+    name: str,
+    args: Any,
+    kwargs: dict[str, Any],
+    *,
+    remove_existing: bool,
+    on_conflict: str = "raise",
+    **options: Any,
 ) -> ScheduledJob:
     """The saved job of one call of an @background function (see background_decorator;
     ``options`` are prepare_background()'s). ``remove_existing``: first remove the jobs of
-    the same function and arguments that have not started, in the same transaction."""
+    the same function and arguments that have not started, in the same transaction. With a
+    ``unique_key`` that a pending job holds: as schedule_job's ``on_conflict`` says."""
+    conflict = unique_jobs.on_conflict(on_conflict)
     job = prepare_background(name, args, kwargs, **options)
     if remove_existing:  # the removal and the new row commit together
         with transaction.atomic(using=router.db_for_write(ScheduledJob)):
             lifecycle.remove_pending(job.callable_name, job.args, job.kwargs)
-            insertion.insert(job)
-    else:  # one INSERT, as schedule_job's (a transaction would cost a round trip more)
-        insertion.insert(job)
-    _dispatch_soon([job])
-    return job
+            return _save(job, conflict)
+    # One INSERT, as schedule_job's (a transaction would cost a round trip more).
+    return _save(job, conflict)
 
 
 def prepare_background(
@@ -224,6 +267,7 @@ def prepare_background(
     creator: models.Model | None,
     priority: int | None,
     queue: str | None,
+    unique_key: str | None = None,
 ) -> ScheduledJob:
     """The validated, unsaved job of one call of an @background function:
     django-background-tasks' options on an ordinary job. It never expires, and is retried
@@ -235,6 +279,7 @@ def prepare_background(
     if repeat_until is not None and not isinstance(repeat_until, dt.datetime):
         raise WrongOptionType(f"repeat_until must be a datetime or None, not {repeat_until!r}")
     options.text("verbose_name", verbose_name)  # kept to its column's 255 characters below
+    retries.background_max_attempts()  # a bad FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS raises here
     encoded_args, encoded_kwargs = serialization.encode_call(args, kwargs)
     job = _build(
         when,
@@ -245,7 +290,8 @@ def prepare_background(
         expires=None,
         queue=queue,
         priority=priority,
-        max_attempts=conf.get("BACKGROUND_MAX_ATTEMPTS"),
+        max_attempts=retries.FOLLOW_BACKGROUND_SETTING,  # the setting, read when it fails
+        unique_key=unique_key,
     )
     job.verbose_name = verbose_name[:255]
     job.backoff = policy
@@ -288,6 +334,7 @@ def schedule_task(
     )
     job.task_backend = backend
     job.slot = None if run_after is None else job.time_slot_start
+    _check_publisher()
     insertion.insert(job)
     _dispatch_soon([job])
     return job
@@ -297,6 +344,7 @@ def save_prepared(jobs: list[ScheduledJob], batch_size: int = 5000) -> list[Sche
     """Save jobs made by prepare_job() or prepare_background() in the current transaction
     (as schedule_jobs() does: ``batch_size`` rows per statement, no model signals), and hand
     those due within the look-ahead to Celery once it commits."""
+    _check_publisher()
     made = insertion.insert_many(jobs, len(jobs), batch_size, router.db_for_write(ScheduledJob))
     _dispatch_soon(made)
     return made
@@ -306,14 +354,16 @@ def schedule_repeat(job: ScheduledJob) -> ScheduledJob | None:
     """The next job of repeating ``job``, saved in the current transaction (the one that
     records ``job``'s completion, so that both commit or neither): ``repeat`` seconds after
     ``job``'s slot (its scheduled time, which a retry does not move), with its arguments and
-    options. None once that is past ``repeat_until``. A late run makes the wait before the
-    next one shorter: every slot runs, none is skipped."""
-    slot = (job.slot or job.time_slot_start) + dt.timedelta(seconds=job.repeat)
+    options. None once that is past ``repeat_until``. A late run (a week, hourly) runs once,
+    as django-background-tasks' did: the next job goes to the first slot of the same grid
+    that is not past (the slots missed meanwhile are skipped, not run back to back)."""
+    base, every = job.slot or job.time_slot_start, dt.timedelta(seconds=job.repeat)
+    slot = base + every * max(1, -((base - timezone.now()) // every))  # ceil((now - base) / every)
     if job.repeat_until is not None and slot > job.repeat_until:
         return None
     expires = None
     if job.time_slot_end is not None:
-        expires = slot + (job.time_slot_end - (job.slot or job.time_slot_start))
+        expires = slot + (job.time_slot_end - base)
     following = _new_job(
         signals.pre_init.has_listeners(ScheduledJob)
         or signals.post_init.has_listeners(ScheduledJob),
@@ -338,9 +388,19 @@ def schedule_repeat(job: ScheduledJob) -> ScheduledJob | None:
         repeat_of_id=job.pk,
         backoff=job.backoff,
     )
-    insertion.insert(following)
+    insertion.insert(following)  # without job's unique key yet: see pass_key_on()
     _dispatch_soon([following])
     return following
+
+
+def pass_key_on(job: ScheduledJob, following: ScheduledJob | None) -> None:
+    """Give repeating ``job``'s unique key to its next job ``following`` (schedule_repeat()'s),
+    once ``job``'s completion is written in the same transaction: one pending job at most
+    holds a key, and ``job`` held it while it ran. Nothing to do for a job without a key."""
+    if job.unique_key is None or following is None:
+        return
+    ScheduledJob.objects.filter(pk=following.pk).update(unique_key=job.unique_key)
+    following.unique_key = job.unique_key
 
 
 def _build(
@@ -358,6 +418,7 @@ def _build(
     max_attempts: int | None = None,
     soft_time_limit: float | None = None,
     time_limit: float | None = None,
+    unique_key: str | None = None,
 ) -> ScheduledJob:
     run_at = timespec.resolve(when, base, context.timezone)
     if expires is DEFAULT:
@@ -390,6 +451,7 @@ def _build(
             "soft_time_limit", soft_time_limit, context.soft_time_limit
         ),
         time_limit=options.seconds("time_limit", time_limit, context.time_limit),
+        unique_key=options.unique_key(unique_key),
     )
     if content_object is not None:
         job.content_object = content_object
@@ -424,18 +486,40 @@ def schedule_jobs(jobs: Iterable[dict[str, Any]], batch_size: int = 5000) -> lis
     """Schedule many jobs at once: each item is a dict of schedule_job()'s arguments
     (``when`` and ``callable`` required). If one is bad, an error names its index and
     nothing is saved. Rows are written ``batch_size`` at a time, with one COPY per batch on
-    PostgreSQL (one INSERT elsewhere), in one transaction."""
+    PostgreSQL (one INSERT elsewhere), in one transaction. A ``unique_key`` that a pending
+    job holds, or that two of the jobs have, raises JobAlreadyScheduled naming the index
+    (the batch is all or nothing: ``on_conflict`` is 'raise' only)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidOption(f"batch_size must be a whole number of at least 1, not {batch_size!r}")
     specs = list(jobs)
     using = router.db_for_write(ScheduledJob)
-    with _collector_paused(), transaction.atomic(using=using):
-        # Each job is validated as its row is written; a bad one rolls back the rows before it.
-        made = insertion.insert_many(
-            _prepared(specs, _Context.current()), len(specs), batch_size, using
-        )
-        _dispatch_soon(made)
+    keys: dict[str, int] = {}  # each unique key of the batch, and the index of its job
+    _check_publisher()
+    try:
+        with _collector_paused(), transaction.atomic(using=using):
+            # Each job is validated as its row is written; a bad one rolls back the rows
+            # before it.
+            made = insertion.insert_many(
+                _prepared(specs, _Context.current(), keys), len(specs), batch_size, using
+            )
+            _dispatch_soon(made)
+    except Exception as exc:
+        if keys and unique_jobs.is_key_conflict(exc, connections[using]):
+            raise _key_taken(keys, using) from exc
+        raise
     return made
+
+
+def _key_taken(keys: dict[str, int], using: str) -> JobAlreadyScheduled:
+    """The error of a batch refused by the unique-key index: which job's key is taken, by
+    which pending job (the batch has been rolled back)."""
+    held = unique_jobs.held_keys(list(keys), using)
+    key = min(held, key=keys.__getitem__) if held else None
+    holder = ScheduledJob.objects.using(using).filter(pk=held[key]).first() if key else None
+    error = unique_jobs.taken(key, holder)
+    if key is not None:
+        _name_index(error, keys[key])
+    return error
 
 
 @contextlib.contextmanager
@@ -466,8 +550,9 @@ def _name_index(exc: BaseException, index: int) -> None:
         exc.add_note(f"raised for jobs[{index}] of schedule_jobs(); nothing was saved")
 
 
-def _prepared(specs: list[Any], context: _Context) -> Iterator[ScheduledJob]:
-    """The unsaved job of each spec, validated; the error of a bad one names its index."""
+def _prepared(specs: list[Any], context: _Context, keys: dict[str, int]) -> Iterator[ScheduledJob]:
+    """The unsaved job of each spec, validated; the error of a bad one names its index.
+    Each unique key is added to ``keys`` with its job's index (a key twice raises)."""
     for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
             raise WrongOptionType(f"jobs[{index}] must be a dict of schedule_job() arguments")
@@ -475,8 +560,23 @@ def _prepared(specs: list[Any], context: _Context) -> Iterator[ScheduledJob]:
             missing = "when" if "when" not in spec else "callable"
             raise WrongOptionType(f"jobs[{index}] has no {missing!r}")
         try:
+            if "on_conflict" in spec:
+                spec = dict(spec)
+                if unique_jobs.on_conflict(spec.pop("on_conflict")) != "raise":
+                    raise InvalidOption(
+                        "on_conflict must be 'raise' in schedule_jobs() (a batch is saved "
+                        "whole or not at all); schedule_job() takes 'existing'"
+                    )
             job = prepare_job(context=context, **spec)
         except Exception as exc:
             _name_index(exc, index)
             raise
+        if job.unique_key is not None:
+            if job.unique_key in keys:
+                raise JobAlreadyScheduled(
+                    f"jobs[{index}]: unique_key {job.unique_key!r} is also that of "
+                    f"jobs[{keys[job.unique_key]}]; nothing was saved",
+                    key=job.unique_key,
+                )
+            keys[job.unique_key] = index
         yield job

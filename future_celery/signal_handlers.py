@@ -46,7 +46,8 @@ def on_task_failure(
     **kwargs: Any,
 ) -> None:
     """A job raised, hit its time limit, or the pool process running it died (lost with its
-    worker, not the job's own failure): record the attempt."""
+    worker, not the job's own failure): record the attempt (lifecycle decides whether it is
+    retried: a DoNotRetry is not)."""
     if getattr(sender, "name", None) != RUN_JOB or (job_id := _job_id(args)) is None:
         return
     text = getattr(einfo, "traceback", None) or repr(exception)
@@ -57,7 +58,9 @@ def on_task_failure(
     lost = isinstance(exception, WorkerLostError)
     if lost:
         text = f"Worker lost: the pool process running this job died ({exception}).\n{text}"
-    job = reconnecting(lifecycle.fail_delivered)(job_id, task_id, text, lost=lost)
+    job = reconnecting(lifecycle.fail_delivered)(
+        job_id, task_id, text, lost=lost, exception=exception
+    )
     if job is not None and job.task_backend:  # a Django task: its front door reports it
         front_doors.hooks(front_doors.TASK_BACKEND).failed(job)
 

@@ -7,10 +7,13 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
+import billiard.common
+from billiard.einfo import ExceptionInfo
 from celery import shared_task
 
-from . import dispatch, execution, lifecycle, messages
+from . import dispatch, execution, lifecycle, messages, signal_handlers
 from .db import reconnecting
+from .exceptions import JobExited
 from .heartbeat import heartbeat
 
 if TYPE_CHECKING:
@@ -54,8 +57,36 @@ def run_job(self: Task[[int], str | None], job_id: int) -> str | None:
             )
         return None
     with heartbeat.beating(job.pk):
-        execution.execute(job)
+        try:
+            execution.execute(job)
+        except (Exception, KeyboardInterrupt, GeneratorExit):
+            raise  # Celery's task_failure records an Exception (signal_handlers)
+        except BaseException as exc:
+            if _shutting_down():
+                raise  # the pool process is being stopped: its job is lost, and runs again
+            # SystemExit (exit(1)) or another BaseException the job raised: Celery's trace
+            # would let it end this pool process, and the job be taken for lost. Record it
+            # as the job's own failure, through the same write-back as any other, then
+            # fail the task with an Exception that names it.
+            signal_handlers.on_task_failure(
+                sender=self,
+                task_id=self.request.id,
+                exception=exc,
+                args=[job_id],
+                einfo=ExceptionInfo(),
+            )
+            raise JobExited(
+                f"job #{job.pk} ({job.callable_name}) raised {exc!r}; recorded on its row as "
+                "failed, with its traceback"
+            ) from exc
     return job.return_value
+
+
+def _shutting_down() -> bool:
+    """Whether this pool process's own terminate handler raised the SystemExit (billiard
+    4.3.2 tells; an older billiard does not, and every SystemExit is then the job's)."""
+    fired = getattr(billiard.common, "terminate_handler_fired", None)
+    return bool(fired and fired())
 
 
 @shared_task(name="future_celery.tick", ignore_result=True)

@@ -6,36 +6,34 @@ see tasks_api) on future_celery's rows.
 ``enqueue()`` writes an ordinary ScheduledJob row through schedule_job's insertion path (its
 JSON rules, allow-list and on-commit dispatch), marked with the backend's alias
 (``task_backend``). The tick, the Celery workers and the in-process runners run it as any
-job; the hooks registered here (see front_doors) give the task its TaskContext, send
+job; the hooks of tasks_results (see front_doors) give the task its TaskContext, send
 Django's task signals and keep its return value as JSON. A TaskResult is read from the
 row, by its id (the row's primary key), in any process.
 
-Imported by the app's ready() when the framework is importable."""
+This module does not import the job table's model, so that a project that names the
+backend in TASKS without the future_celery app in INSTALLED_APPS gets the backend's check()
+error (Django's check framework makes every backend), not an import error; the row side
+(tasks_results, which the app's ready() imports) is imported once the app is known to be
+installed."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-import inspect
-import json
-import logging
-import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import async_to_sync
-from django.db import transaction
-from django.dispatch import Signal
+from django.apps import apps
+from django.core import checks
 
-from . import callables, conf, front_doors, options, scheduling, serialization
+from . import callables, conf, options
 from .exceptions import (
+    AppNotLoaded,
     ArgumentNotSerializable,
-    CallableNotFound,
     InvalidBackendOptions,
-    ReturnValueNotStorable,
+    InvalidOption,
+    WrongOptionType,
 )
-from .models import ScheduledJob
 from .tasks_api import (
     DEFAULT_TASK_PRIORITY,
     DEFAULT_TASK_QUEUE_NAME,
@@ -44,40 +42,30 @@ from .tasks_api import (
     BaseTaskBackend,
     InvalidTask,
     Task,
-    TaskContext,
-    TaskError,
     TaskResult,
     TaskResultDoesNotExist,
-    TaskResultStatus,
     normalize_json,
-    task_backends,
     task_enqueued,
-    task_finished,
-    task_started,
 )
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from types import ModuleType
 
-Job = ScheduledJob
-READY, RUNNING = TaskResultStatus.READY, TaskResultStatus.RUNNING
-SUCCESSFUL, FAILED = TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED
-STATUSES = {
-    Job.STATUS_SCHEDULED: READY,
-    Job.STATUS_QUEUED: READY,
-    Job.STATUS_RUNNING: RUNNING,
-    Job.STATUS_COMPLETE: SUCCESSFUL,
-    Job.STATUS_FAILED: FAILED,
-    Job.STATUS_EXPIRED: FAILED,
-    Job.STATUS_CANCELLED: FAILED,
-}
 OPTIONS = {"RETRIES": 0}
 # Celery's priorities, which a job row holds.
 CELERY_MIN_PRIORITY, CELERY_MAX_PRIORITY = 0, 255
+# The app this backend keeps its rows in.
+APP = "future_celery"
 
 # The Task of each task function's path, as the backends validated them (the module that
 # defines a task validates it when it is imported): what a row's callable runs, and the
 # task a TaskResult names.
 _tasks: dict[str, Task] = {}
+
+
+def registered(path: str) -> Task | None:
+    """The Task validated under ``path`` in this process, if any."""
+    return _tasks.get(path)
 
 
 def to_celery_priority(priority: int) -> int:
@@ -115,6 +103,8 @@ class FutureCeleryBackend(BaseTaskBackend):
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
+        # As given: Django makes a set of it, of a string's characters too (see check()).
+        self._queues_setting = params.get("QUEUES", [DEFAULT_TASK_QUEUE_NAME])
         unknown = sorted(set(self.options) - set(OPTIONS))
         if unknown:
             raise InvalidBackendOptions(
@@ -138,7 +128,7 @@ class FutureCeleryBackend(BaseTaskBackend):
         range...), and a function a worker can import (not in __main__). A valid task's
         function is registered under its path, so that the rows naming it run it."""
         if isinstance(task.run_after, dt.timedelta):
-            super().validate_task(_with(task, run_after=None))
+            super().validate_task(copy_task(task, run_after=None))
         else:
             super().validate_task(task)
         if task.func.__module__ == "__main__":
@@ -149,6 +139,9 @@ class FutureCeleryBackend(BaseTaskBackend):
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         """Save the task's row (due at its run_after) and return its TaskResult; the row is
         handed to Celery once the transaction commits."""
+        rows = _rows()
+        from . import scheduling  # with the model, as _rows()
+
         self.validate_task(task)
         plain_args, plain_kwargs = _plain_json(args, kwargs)
         job = scheduling.schedule_task(
@@ -161,38 +154,112 @@ class FutureCeleryBackend(BaseTaskBackend):
             priority=to_celery_priority(task.priority),
             max_attempts=self.max_attempts,
         )
-        result = result_of(job, task)
+        result = rows.result_of(job, task)
         task_enqueued.send(type(self), task_result=result)
         return result
 
     def get_result(self, result_id: str) -> TaskResult:
         """The TaskResult of task ``result_id``, read from its row now."""
+        rows = _rows()
         text = str(result_id)
         job = None
         if text.isdigit() and int(text) < 2**63:
-            job = Job.objects.filter(pk=int(text), task_backend=self.alias).first()
+            job = rows.Job.objects.filter(pk=int(text), task_backend=self.alias).first()
         if job is None:
             raise TaskResultDoesNotExist(result_id)
-        return result_of(job)
+        return rows.result_of(job)
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        """What this backend can see is wrong in its configuration (Django's check framework
+        runs it: manage.py check, migrate, runserver): the future_celery app missing from
+        INSTALLED_APPS, and QUEUES that are not a list of queue names a job row and Celery
+        can take. (A process with no configured Celery app is future_celery's own check.)"""
+        where = f"TASKS[{self.alias!r}]"
+        messages = [*super().check(**kwargs)]
+        if not apps.is_installed(APP):
+            messages.append(
+                checks.Error(
+                    f"{where} uses FutureCeleryBackend, but the future_celery app is not in "
+                    "INSTALLED_APPS: its tasks' rows live in the app's table, and enqueue() "
+                    "and get_result() cannot work without it.",
+                    hint="Add 'future_celery' to INSTALLED_APPS and run manage.py migrate.",
+                    id="future_celery.E101",
+                )
+            )
+        return messages + list(self._queue_checks(where))
+
+    def _queue_checks(self, where: str) -> Iterator[checks.CheckMessage]:
+        setting = self._queues_setting
+        if isinstance(setting, str | bytes) or not isinstance(setting, Iterable):
+            yield checks.Error(
+                f"{where}['QUEUES'] must be a list of queue names, not {setting!r} (Django "
+                "would take each character of a string for a queue name).",
+                hint=f"For instance {[DEFAULT_TASK_QUEUE_NAME, 'emails']!r}.",
+                id="future_celery.E102",
+            )
+            return
+        for name in setting:
+            if name == DEFAULT_TASK_QUEUE_NAME:
+                continue  # future_celery's default queue, not a queue of that name
+            try:
+                options.queue(name, None)
+            except (InvalidOption, WrongOptionType) as exc:
+                yield checks.Error(
+                    f"{where}['QUEUES'] lists {name!r}, which no task can be enqueued on: {exc}.",
+                    hint="Name the Celery queues your workers consume (celery worker -Q).",
+                    id="future_celery.E103",
+                )
+        default = conf.get("DEFAULT_QUEUE")
+        if default and default in self.queues and DEFAULT_TASK_QUEUE_NAME in self.queues:
+            yield checks.Warning(
+                f"{where}['QUEUES'] lists both {DEFAULT_TASK_QUEUE_NAME!r} and {default!r}, "
+                f"which FUTURE_CELERY_DEFAULT_QUEUE makes the same Celery queue: a task "
+                f"enqueued on {default!r} reads back as enqueued on "
+                f"{DEFAULT_TASK_QUEUE_NAME!r}.",
+                hint=f"List only {DEFAULT_TASK_QUEUE_NAME!r}.",
+                id="future_celery.W101",
+            )
+
+
+def _rows() -> ModuleType:
+    """tasks_results (the rows' side of the backend), once the app is known to be installed
+    (that module needs the job table's model)."""
+    if not apps.is_installed(APP):
+        raise AppNotLoaded(
+            "FutureCeleryBackend keeps its tasks in the future_celery app's table: add "
+            "'future_celery' to INSTALLED_APPS (and run manage.py migrate)"
+        )
+    from . import tasks_results
+
+    return tasks_results
 
 
 def queue_name(queue: str, queues: set[str]) -> str:
-    """The Django queue name of a row's Celery ``queue``: itself if it is one of the
-    backend's QUEUES, else "default" (future_celery's default queue)."""
-    return queue if queue and queue in queues else DEFAULT_TASK_QUEUE_NAME
+    """The Django queue name of a row's Celery ``queue``: "default" for future_celery's
+    default queue ("", or FUTURE_CELERY_DEFAULT_QUEUE's name unless QUEUES lists that name
+    and not "default"); any other name is itself, whether QUEUES lists it or not (with
+    QUEUES = [], Django takes any name)."""
+    if not queue:
+        return DEFAULT_TASK_QUEUE_NAME
+    if queue == conf.get("DEFAULT_QUEUE") and (
+        DEFAULT_TASK_QUEUE_NAME in queues or queue not in queues
+    ):
+        return DEFAULT_TASK_QUEUE_NAME
+    return queue
 
 
-def _with(task: Task, **changes: Any) -> Task:
+def copy_task(task: Task, **changes: Any) -> Task:
     """A copy of ``task`` with ``changes``, not validated again (Task.using() would be: a
     result enqueued under other settings must still be readable). Built field by field, not
     by copy.copy: Django 6.1's Task.__reduce__ rebuilds the task through its __init__, whose
-    validate_task (ours calls _with) would copy it again without end."""
+    validate_task (ours calls copy_task) would copy it again without end."""
     changed = object.__new__(type(task))
     state = getattr(task, "__dict__", None)  # the backport's Task has no __slots__
     if state:
         changed.__dict__.update(state)
     for field in dataclasses.fields(task):
-        object.__setattr__(changed, field.name, changes.get(field.name, getattr(task, field.name)))
+        value = changes[field.name] if field.name in changes else getattr(task, field.name)
+        object.__setattr__(changed, field.name, value)
     return changed
 
 
@@ -219,151 +286,3 @@ def _plain(value: Any, path: str) -> Any:
             f"{path} cannot be stored as JSON ({exc}): a Django task's arguments are JSON "
             "values (str, int, float, bool, None, lists, dicts)"
         ) from None
-
-
-def task_of(path: str) -> Task:
-    """The Task whose function has module path ``path``; its module is imported if need be
-    (defining the task validates it, which registers it here)."""
-    task = _tasks.get(path)
-    if task is None:
-        callables.resolve_path(path)
-        task = _tasks.get(path)
-    if task is None:
-        raise CallableNotFound(f"{path!r} is not a task of a FutureCeleryBackend")
-    return task
-
-
-def result_of(job: Job, task: Task | None = None, **values: Any) -> TaskResult:
-    """The TaskResult of a Django task's row, as ``job`` holds it. ``task``: the row's Task
-    when the caller has it. ``return_value``, when given, is the one its completion stored."""
-    backend = task_backends[job.task_backend]
-    task = _as_enqueued(task or task_of(job.callable_name), job, backend)
-    status = STATUSES[job.status]
-    finished = status in (SUCCESSFUL, FAILED)
-    result: TaskResult[..., Any] = TaskResult(
-        task=task,
-        id=str(job.pk),
-        status=status,
-        enqueued_at=job.created,
-        started_at=job.execution_start,
-        finished_at=(job.execution_end or job.updated) if finished else None,
-        last_attempted_at=job.execution_start,
-        args=serialization.decode(job.args),
-        kwargs=serialization.decode(job.kwargs),
-        backend=job.task_backend,
-        errors=[error_of(job.error)] if job.error else [],
-        # The row keeps the last attempt's worker, not each attempt's.
-        worker_ids=[job.worker] * job.attempts,
-    )
-    if status == SUCCESSFUL:
-        if "return_value" in values:
-            value = values["return_value"]
-        else:
-            value = json.loads(job.return_value) if job.return_value else None
-        object.__setattr__(result, "_return_value", value)
-    return result
-
-
-def _as_enqueued(task: Task, job: Job, backend: BaseTaskBackend) -> Task:
-    """``task`` as it was enqueued for ``job``: its priority, queue, run_after and backend."""
-    enqueued = {
-        "priority": from_celery_priority(job.priority),
-        "queue_name": queue_name(job.queue, backend.queues),
-        "run_after": job.slot,
-        "backend": job.task_backend,
-    }
-    changes = {name: value for name, value in enqueued.items() if getattr(task, name) != value}
-    return _with(task, **changes) if changes else task
-
-
-# A traceback's exception line: the class's name, module-qualified unless it is a builtin,
-# then ": message" or nothing.
-_EXCEPTION_LINE = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)(?::|$)")
-
-
-def error_of(text: str) -> TaskError:
-    """The TaskError of a row's error text (the last attempt's traceback): the class is the
-    one its last exception line names (``builtins.X`` for a builtin); ``builtins.Exception``
-    if no line names one (a worker lost without a traceback)."""
-    name = "Exception"
-    for line in reversed(text.splitlines()):
-        match = _EXCEPTION_LINE.match(line)
-        if match:
-            name = match.group(1)
-            break
-    return TaskError(
-        exception_class_path=name if "." in name else f"builtins.{name}", traceback=text
-    )
-
-
-def _json_text(value: Any) -> tuple[Any, str]:
-    """A task's return value as JSON (Django's normalize_json) and as the text its row keeps."""
-    try:
-        text = json.dumps(normalize_json(value))
-    except (TypeError, ValueError) as exc:
-        raise ReturnValueNotStorable(
-            f"the task returned a value that cannot be stored as JSON: {exc}"
-        ) from exc
-    limit = conf.get("MAX_TEXT_LENGTH")
-    if len(text) > limit:
-        raise ReturnValueNotStorable(
-            f"the task's return value is {len(text)} characters long as JSON, more than "
-            f"FUTURE_CELERY_MAX_TEXT_LENGTH ({limit}) allows on its row"
-        )
-    return json.loads(text), text
-
-
-def _send(signal: Signal, sender: type, result: TaskResult) -> None:
-    """Send ``signal`` after the fact: a receiver's error is logged, not raised."""
-    for receiver, response in signal.send_robust(sender, task_result=result):
-        if isinstance(response, Exception):
-            logger.error(
-                "Receiver %r of a task signal raised for task %s",
-                receiver,
-                result.id,
-                exc_info=response,
-            )
-
-
-class _TaskRows:
-    """The hooks through which the layers that run jobs run a Django task's row."""
-
-    def call(
-        self, job: Job, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
-    ) -> str:
-        """task_started, then the function (with its TaskContext first if it takes one, an
-        async one through async_to_sync); its return value as JSON text, and task_finished
-        once its completion commits."""
-        task = task_of(job.callable_name)
-        sender = type(task_backends[job.task_backend])
-        result = result_of(job, task)
-        task_started.send(sender, task_result=result)
-        if task.takes_context:
-            args = [TaskContext(task_result=result), *args]
-        if inspect.iscoroutinefunction(func):
-            value = async_to_sync(func)(*args, **kwargs)
-        else:
-            value = func(*args, **kwargs)
-        value, text = _json_text(value)
-        transaction.on_commit(functools.partial(self._finished, job, task, sender, value))
-        return text
-
-    @staticmethod
-    def _finished(job: Job, task: Task, sender: type, value: Any) -> None:
-        _send(task_finished, sender, result_of(job, task, return_value=value))
-
-    def failed(self, job: Job) -> None:
-        """task_finished, FAILED, once the attempt's failure is final (a retry follows
-        otherwise: its attempt sends task_started again)."""
-        if job.status != Job.STATUS_FAILED:
-            return
-        try:
-            result = result_of(job)
-            sender = type(task_backends[job.task_backend])
-        except Exception:
-            logger.exception("Task %s failed, and its TaskResult cannot be made", job.pk)
-            return
-        _send(task_finished, sender, result)
-
-
-front_doors.register(front_doors.TASK_BACKEND, _TaskRows())

@@ -53,7 +53,9 @@ def stop_all() -> None:
 class Process:
     """A subprocess in its own process group, whose output is collected in a file."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], cwd: Path = ROOT
+    ) -> None:
         _started.append(self)
         self.name = name
         fd, path = tempfile.mkstemp(prefix=f"fc-{name}-", suffix=".log")
@@ -62,7 +64,7 @@ class Process:
         self.popen = subprocess.Popen(
             command,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

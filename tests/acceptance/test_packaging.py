@@ -5,18 +5,21 @@ future_celery`."""
 
 from __future__ import annotations
 
+import base64
 import email
 import os
 import re
 import subprocess
 import sys
 import tarfile
+import urllib.error
+import urllib.request
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT
+from tests.processes import ROOT, Process, free_port
 
 PACKAGE = ROOT / "future_celery"
 VERSION = re.search(r'\n    version="([^"]+)"', (ROOT / "setup.py").read_text()).group(1)
@@ -63,6 +66,20 @@ ROOT_URLCONF = "urls"
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
 USE_TZ = True
 CELERY_BROKER_URL = "memory://"
+# The site's Celery app (sitecelery.py), named for future_celery as `celery -A` takes it.
+FUTURE_CELERY_CELERY_APP = "sitecelery:app"
+"""
+
+# The Celery app of the site (a module of its own: the site has no package whose __init__.py
+# would import it; a module named celery.py would hide the celery package).
+SITE_CELERY = """\
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings")
+app = Celery("site")
+app.config_from_object("django.conf:settings", namespace="CELERY")
 """
 
 URLS = """\
@@ -196,11 +213,15 @@ def clean_env(venv: Path) -> dict[str, str]:
 # django-tasks backport, which Django 6.0 has as django.tasks): 6.1 without django-celery-beat
 # (none of its releases installs beside it), 6.0 and 5.2 with it (the celery-beat extra).
 DJANGOS = {
-    "django-6.1": (CONSTRAINTS, "redis", False),
-    "django-6.0": (ROOT / "requirements" / "constraints-django60.txt", "redis,celery-beat", True),
+    "django-6.1": (CONSTRAINTS, "redis,flower", False),
+    "django-6.0": (
+        ROOT / "requirements" / "constraints-django60.txt",
+        "redis,celery-beat,flower",
+        True,
+    ),
     "django-5.2": (
         ROOT / "requirements" / "constraints-django52.txt",
-        "redis,tasks,celery-beat",
+        "redis,tasks,celery-beat,flower",
         True,
     ),
 }
@@ -242,6 +263,7 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
         "mysql",
         "tasks",
         "celery-beat",
+        "flower",
     }
     requires = [r for r in metadata.get_all("Requires-Dist") if "extra ==" not in r]
     required = {re.match(r"[\w.-]+", r)[0] for r in requires}
@@ -266,6 +288,7 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
     (site / "settings.py").write_text(SETTINGS.replace("{with_celery_beat}", str(with_celery_beat)))
     (site / "urls.py").write_text(URLS)
     (site / "manage.py").write_text(MANAGE)
+    (site / "sitecelery.py").write_text(SITE_CELERY)
     env["DJANGO_SETTINGS_MODULE"] = "settings"
 
     where = run(
@@ -300,7 +323,78 @@ def test_the_wheel_installs_into_a_new_venv_and_serves_a_django_project(tmp_path
     assert beat.startswith("future_celery.beat ")
     assert beat.split()[1] == ("django-celery-beat" if with_celery_beat else "celery"), beat
     assert "future_celery: dispatch due jobs" in beat
+    # The flower extra: `celery flower` of the venv serves, on the loopback interface, with
+    # the login the README's Flower section gives it.
+    flower_serves(venv, site, env, constraints)
+
     # The Django the constraints name is the one installed: pip did not move it to fit.
     pinned = re.search(r"^Django==(\S+)$", constraints.read_text(), re.M)[1]
     installed = run(python, "-c", "import django; print(django.__version__)", cwd=site, env=env)
     assert installed.strip() == pinned
+
+
+@pytest.mark.packaging
+def test_building_and_installing_from_a_checkout_leave_it_as_git_has_it(tmp_path):
+    """`python -m build`, `pip install .` (as the Makefile's venvs install the tree) and
+    `pip install -e .` write setuptools' build/ and *.egg-info into a temporary folder, not
+    into the checkout: `git status --ignored` is the same before and after, and the
+    temporary folder is gone."""
+    src = source_tree(tmp_path / "src")
+    run("git", "init", "-q", cwd=src)
+    run("git", "add", "-A", cwd=src)
+    before = run("git", "status", "--porcelain", "--ignored", cwd=src)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    venv = tmp_path / "venv"
+    run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
+    env = dict(clean_env(venv), TMPDIR=str(scratch))
+    python = venv / "bin" / "python"
+    run(sys.executable, "-m", "build", "--outdir", tmp_path / "dist", src, cwd=tmp_path, env=env)
+    run(python, "-m", "pip", "install", "-q", "--no-deps", ".", cwd=src, env=env)
+    run(python, "-m", "pip", "install", "-q", "--no-deps", "-e", ".", cwd=src, env=env)
+    after = run("git", "status", "--porcelain", "--ignored", cwd=src)
+    assert after == before, after
+    assert not [p for p in src.rglob("*") if p.name == "build" or p.name.endswith(".egg-info")]
+    assert not list(scratch.glob("future_celery-build-*"))
+    assert {p.name for p in (tmp_path / "dist").iterdir()} == {
+        f"future_celery-{VERSION}.tar.gz",
+        f"future_celery-{VERSION}-py3-none-any.whl",
+    }
+
+
+def flower_serves(venv: Path, site: Path, env: dict[str, str], constraints: Path) -> None:
+    """`celery -A sitecelery flower` from the venv (the flower extra's, at the pinned
+    version) starts on a free loopback port and answers: 401 without the login, 200 with it."""
+    pinned = re.search(r"^flower==(\S+)$", constraints.read_text(), re.M)[1]
+    version = run(
+        venv / "bin" / "python", "-c", "import flower; print(flower.__version__)", cwd=site, env=env
+    )
+    assert version.strip() == pinned
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        venv / "bin" / "celery",
+        "-A",
+        "sitecelery",
+        "flower",
+        "--address=127.0.0.1",
+        f"--port={url.rsplit(':', 1)[1]}",
+        "--basic-auth=admin:packaging-test",
+    ]
+    flower = Process("packaging-flower", [str(part) for part in command], env, cwd=site)
+    try:
+        flower.wait_for_output("Visit me at")
+        assert status(url + "/") == 401
+        assert status(url + "/", "admin:packaging-test") == 200
+    finally:
+        flower.stop()
+
+
+def status(url: str, login: str | None = None) -> int:
+    request = urllib.request.Request(url)
+    if login is not None:
+        request.add_header("Authorization", f"Basic {base64.b64encode(login.encode()).decode()}")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code

@@ -9,6 +9,8 @@ import datetime as dt
 import logging
 import signal
 import sys
+import time
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -18,6 +20,7 @@ from django.utils import timezone
 from future_celery import ScheduledJob, schedule_job
 from proj.demo import tasks
 from proj.demo.models import Execution
+from tests.conftest import base_env
 from tests.faults import outcome, schedule_labelled
 from tests.processes import ROOT, Process, start_worker, wait_until
 
@@ -32,11 +35,11 @@ def no_celery_dispatch(settings):
 def started(process_env):
     running: list[Process] = []
 
-    def start(*args: str) -> Process:
+    def start(*args: str, env: dict[str, str] | None = None) -> Process:
         process = Process(
             "process_tasks",
             [sys.executable, str(ROOT / "manage.py"), "process_tasks", *args],
-            process_env,
+            env or process_env,
         )
         running.append(process)
         return process
@@ -124,3 +127,90 @@ def test_on_sqlite_a_second_process_tasks_is_refused_clearly(no_celery_dispatch,
     second = started("--sleep", "0.2", "--duration", "2")
     assert second.popen.wait(30) != 0
     assert "another" in second.output and "runner is active" in second.output
+
+
+def status_of(job: ScheduledJob) -> str:
+    return ScheduledJob.objects.get(pk=job.pk).status
+
+
+def kill_mid_job(started, env: dict[str, str] | None = None) -> tuple[ScheduledJob, float]:
+    """A process_tasks killed with SIGKILL while it runs a job (the job's first attempt
+    stalls); the job, and the time of the kill (time.monotonic())."""
+    job = schedule_job(
+        timezone.now(),
+        "proj.demo.jobs.stall_first_attempt",
+        args=["stalled"],
+        kwargs={"seconds": 600},
+    )
+    first = started("--sleep", "0.2", env=env)
+    assert wait_until(lambda: status_of(job) == "running", 60), first.output
+    first.kill()
+    return job, time.monotonic()
+
+
+def assert_run_again(job: ScheduledJob) -> None:
+    job.refresh_from_db()
+    assert job.status == "complete" and job.return_value == "stalled attempt 2"
+    assert (job.attempts, job.lost) == (2, 1) and job.worker.startswith("process_tasks@")
+    # The killed attempt's own write died with its transaction.
+    assert Execution.objects.filter(label="stalled").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_left_running_by_a_killed_process_tasks_is_run_again_by_process_tasks_alone(
+    no_celery_dispatch, started, settings
+):
+    """No Celery worker or beat here: the next process_tasks takes the job back by the
+    tick's heartbeat rule (here a 3 s timeout) and runs it."""
+    job, killed = kill_mid_job(started)
+    started("--sleep", "0.2")
+    assert wait_until(lambda: status_of(job) == "complete", 30)
+    assert time.monotonic() - killed >= settings.FUTURE_CELERY_HEARTBEAT_TIMEOUT - 1
+    assert_run_again(job)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_the_defaults_a_killed_process_tasks_job_runs_again_within_about_a_minute(
+    no_celery_dispatch, started, product_defaults
+):
+    """The product's defaults, as the README says: taken back once its heartbeat (every
+    10 s) is older than 60 s, at the next poll (every 5 s): 50 to 65 s after the kill."""
+    env = product_defaults()
+    job, killed = kill_mid_job(started, env)
+    started(env=env)  # --sleep at its default
+    assert wait_until(lambda: status_of(job) == "complete", 120, interval=0.5)
+    took = time.monotonic() - killed
+    assert 45 <= took <= 80, took
+    assert_run_again(job)
+
+
+def terminate_sessions(application_name: str) -> int:
+    """pg_terminate_backend on every session of ``application_name``; how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            [application_name],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("defaults", [False, True], ids=["polling-0.2s", "at-the-defaults"])
+def test_process_tasks_survives_its_database_sessions_being_cut_and_runs_later_jobs(
+    no_celery_dispatch, started, request, defaults
+):
+    """Its sessions cut (as a database restart does); at the defaults it polls every 5 s."""
+    env = request.getfixturevalue("product_defaults")() if defaults else base_env()
+    name = f"fc-test-process-tasks-{uuid.uuid4().hex[:8]}"
+    runner = started(*([] if defaults else ["--sleep", "0.2"]), env=dict(env, PGAPPNAME=name))
+    before = schedule_job(timezone.now(), "proj.demo.jobs.record", args=["before"])
+    assert wait_until(lambda: status_of(before) == "complete", 30), runner.output
+    assert terminate_sessions(name) >= 1
+    time.sleep(6 if defaults else 1)  # a pass of its loop meets the cut connection
+    after = schedule_job(timezone.now(), "proj.demo.jobs.record", args=["after"])
+    assert wait_until(lambda: status_of(after) == "complete", 30), runner.output
+    assert runner.popen.poll() is None, runner.output
+    assert runner.output.count("process_tasks: the database failed") == 1, runner.output
+    assert "check that the database server is up" in runner.output

@@ -12,9 +12,11 @@ import os
 import subprocess
 
 import pytest
+from django.db import transaction
 
 from future_celery import ScheduledJob
 from future_celery.tasks_api import default_task_backend
+from proj.demo.django_tasks import add
 from proj.demo.models import Execution
 from tests.conftest import base_env
 from tests.processes import wait_until
@@ -103,3 +105,28 @@ def test_tasks_enqueued_by_a_view_run_on_the_worker_and_are_read_back_elsewhere(
     failed_row = ScheduledJob.objects.get(pk=int(fail_id))
     assert finished_pid != web and failed_row.worker_pid == finished_pid
     assert results["fail"]["worker_ids"] == [failed_row.worker]
+
+
+def test_a_row_whose_function_is_gone_fails_on_the_worker_with_a_readable_result(worker, manage_py):
+    """The task's function was renamed by a deploy after its row was written: the worker
+    fails the row, sends task_finished (FAILED) from the pool process, and every process
+    reads a FAILED result whose error says the function could not be imported."""
+    missing = "proj.demo.django_tasks.renamed_since"
+    with transaction.atomic():  # dispatched once it commits, renamed by then
+        enqueued = add.enqueue(2, 3)
+        ScheduledJob.objects.filter(pk=int(enqueued.id)).update(callable_name=missing)
+    result_id = enqueued.id
+    assert wait_until(lambda: default_task_backend.get_result(result_id).is_finished, 30), (
+        worker.output[-3000:]
+    )
+
+    (result,) = read_elsewhere(manage_py, {"gone": result_id}).values()
+    assert result["status"] == "FAILED" and result["task"] == missing
+    assert result["errors"] == ["future_celery.exceptions.CallableNotFound"]
+    failed_row = ScheduledJob.objects.get(pk=int(result_id))
+    assert f"{missing!r}" in failed_row.error.rstrip().splitlines()[-1]
+    assert signals_of(result_id) == {
+        f"task_enqueued:{result_id}:READY": os.getpid(),
+        f"task_finished:{result_id}:FAILED": failed_row.worker_pid,
+    }
+    assert failed_row.worker_pid != os.getpid()

@@ -116,3 +116,27 @@ def test_any_post_to_the_recurring_form_is_saved_valid_or_refused(admin_client, 
     response = admin_client.post(url, recurring_form(**changes))
     assert response.status_code in (200, 302)
     assert RecurringJob.objects.get(pk=job.pk).next_slot is not None
+
+
+@pytest.mark.parametrize(("setting", "shown"), [(7, "now 7"), (25, "now 25")])
+def test_a_background_job_following_the_setting_says_so_on_its_form(
+    admin_client, settings, setting, shown
+):
+    # A @background job without its own max_attempts holds the marker that means "the
+    # setting, read when it fails": its form says so, with the setting's value of now.
+    from future_celery import background, retries
+
+    @background(name="tests.admin-validation.follows")
+    def follows():
+        pass
+
+    job = follows()
+    assert job.max_attempts == retries.FOLLOW_BACKGROUND_SETTING
+    settings.FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS = setting
+    page = admin_client.get(change_url(job)).content.decode()
+    assert "FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS (" + shown + ")" in page
+    own = schedule_job("1h", "proj.demo.jobs.add", args=[1, 2], max_attempts=3)
+    assert (
+        "FUTURE_CELERY_BACKGROUND_MAX_ATTEMPTS"
+        not in admin_client.get(change_url(own)).content.decode()
+    )

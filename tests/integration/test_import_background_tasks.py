@@ -19,7 +19,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from future_celery import ScheduledJob, background, callables, importers, run_jobs
+from future_celery import ScheduledJob, background, callables, importers, retries, run_jobs
+from future_celery.background_decorator import background_priority
 from future_celery.exceptions import BackgroundTaskTableMissing
 from proj.demo.models import Execution
 from tests import seed_tasks
@@ -110,13 +111,13 @@ def test_each_waiting_row_becomes_the_job_its_call_would_make_and_leaves_the_see
     assert job.callable_name == "tests.seed_tasks.record_visit"
     assert job.args == ["ada"] and job.kwargs == {"times": 2}
     assert job.time_slot_start == task.run_at  # its backoff from the second failure
-    assert job.priority == 7 and job.queue == "visits"
+    assert job.priority == background_priority(7) and job.queue == "visits"
     assert job.verbose_name == "Record Ada's visit" and job.creator == user
     assert job.repeat == Task.DAILY and job.repeat_until == until
     assert job.slot == job.time_slot_start
     assert job.attempts == 2  # the retry count goes on
     # What our @background gives a job: the seed's retry policy, no expiry.
-    assert job.max_attempts == 25 and job.backoff == "polynomial"
+    assert retries.attempts_allowed(job) == 25 and job.backoff == "polynomial"
     assert job.time_slot_end is None and job.status == "scheduled"
     assert not Task.objects.exists()
 
@@ -160,7 +161,7 @@ def test_the_attempts_made_before_the_import_count_against_our_max_attempts(
     change_the_import_line()
     run_command()
     job = ScheduledJob.objects.get()
-    assert job.max_attempts == 3 and job.attempts == 2
+    assert retries.attempts_allowed(job) == 3 and job.attempts == 2
     ScheduledJob.objects.update(time_slot_start=timezone.now())
     run_jobs(ignore_errors=True)
     job.refresh_from_db()
@@ -245,16 +246,24 @@ def test_a_name_given_to_the_decorator_is_kept(change_the_import_line):
     assert runs("by-name") == 1
 
 
-def test_a_priority_outside_0_to_255_is_skipped_and_stays(change_the_import_line):
-    # django-background-tasks takes any whole number (negative niceness); ours 0..255.
-    nice = seed_tasks.record_visit("nice", priority=-5)
+def test_any_whole_priority_is_imported_in_the_order_background_gives_it(
+    change_the_import_line,
+):
+    # django-background-tasks takes any whole number (negative ones after 0); the import
+    # maps it as @background does, so the order between imported jobs is kept.
+    seed_tasks.record_visit("nice", priority=-5)
     seed_tasks.record_visit("ok", priority=255)
+    seed_tasks.record_visit("plain")
     change_the_import_line()
-    out = run_command()
-    assert f"skipped #{nice.pk} tests.seed_tasks.record_visit: priority -5 is outside 0..255" in out
-    assert out.endswith("1 imported, 1 skipped\n")
-    assert ScheduledJob.objects.get().priority == 255
-    assert list(Task.objects.values_list("pk", flat=True)) == [nice.pk]
+    assert run_command().endswith("3 imported, 0 skipped\n")
+    by_name = {job.args[0]: job.priority for job in ScheduledJob.objects.all()}
+    assert by_name == {
+        "nice": background_priority(-5),
+        "ok": background_priority(255),
+        "plain": background_priority(0),
+    }
+    assert by_name["nice"] < by_name["plain"] < by_name["ok"]
+    assert not Task.objects.exists()
 
 
 def test_task_params_that_are_not_args_and_kwargs_are_skipped(change_the_import_line):

@@ -112,7 +112,8 @@ def test_scheduled_and_queued_jobs_run_in_one_time_order():
 def test_queued_jobs_that_are_running_or_not_due_are_left_alone():
     running = schedule_job(past(), "proj.demo.jobs.record", args=["running"])
     later = schedule_job("1h", "proj.demo.jobs.record", args=["later"])
-    ScheduledJob.objects.filter(pk=running.pk).update(status="running")
+    # A live runner's job: its heartbeat is fresh.
+    ScheduledJob.objects.filter(pk=running.pk).update(status="running", heartbeat=timezone.now())
     ScheduledJob.objects.filter(pk=later.pk).update(status="queued")
     assert run_jobs().completed == []
     assert not Execution.objects.exists()

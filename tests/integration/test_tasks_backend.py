@@ -8,17 +8,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import subprocess
+import sys
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.test import modify_settings
 from django.utils import timezone
 
 from future_celery import ScheduledJob, dispatch, lifecycle, run_jobs, runner, schedule_job
 from future_celery.exceptions import (
     ArgumentNotSerializable,
     CallableNotAllowed,
+    CallableNotFound,
     InvalidBackendOptions,
     ReturnValueNotStorable,
 )
@@ -592,3 +596,214 @@ def test_another_process_reads_the_result_by_its_id(process_env, manage_py):
     assert out.stdout.strip().splitlines()[-1] == (
         "SUCCESSFUL {'args': ['elsewhere'], 'kwargs': {}} tests.django_task_functions.echo"
     )
+
+
+# Issue 24: the contract's gaps
+
+
+def test_a_return_value_that_is_not_json_fails_with_a_type_error_as_djangos_contract_says():
+    result = django_tasks.returns.enqueue("set")
+    run_all()
+    result.refresh()
+    error_class = result.errors[0].exception_class
+    assert error_class is ReturnValueNotStorable
+    assert issubclass(error_class, TypeError)  # Django's contract
+    assert issubclass(error_class, ValueError)  # what it was: except ValueError still works
+
+
+@pytest.mark.parametrize("queue", ["queue-2", "emails"])
+def test_with_queues_empty_any_queue_name_is_carried_by_its_result(backend_settings, queue):
+    backend_settings(queues=[])  # Django: any queue name is valid
+    on_queue = django_tasks.echo.using(queue_name=queue)
+    result = on_queue.enqueue()
+    assert result.task.queue_name == queue and result.task == on_queue
+    assert row(result).queue == queue  # the Celery queue it goes to
+    assert default_task_backend.get_result(result.id).task.queue_name == queue
+    run_all()
+    result.refresh()
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.task.queue_name == queue
+    assert django_tasks.echo.enqueue().task.queue_name == "default"
+
+
+def test_a_result_keeps_its_queue_when_queues_change_later(backend_settings):
+    backend_settings(queues=["default", "emails"])
+    result = django_tasks.noop.using(queue_name="emails").enqueue()
+    backend_settings(queues=["default"])
+    assert default_task_backend.get_result(result.id).task.queue_name == "emails"
+
+
+def test_default_reads_back_as_default_on_the_projects_default_queue(backend_settings, settings):
+    settings.FUTURE_CELERY_DEFAULT_QUEUE = "jobs"
+    backend_settings(queues=[])
+    result = django_tasks.noop.enqueue()
+    assert row(result).queue == "jobs"
+    assert default_task_backend.get_result(result.id).task.queue_name == "default"
+
+
+# The backend's check()
+
+
+def ids(messages) -> list[str]:
+    return [message.id for message in messages]
+
+
+def test_a_configuration_that_is_right_is_reported_by_no_check(backend_settings):
+    assert backend_settings(queues=["default", "emails"]).check() == []
+    assert backend_settings(queues=[]).check() == []
+
+
+def test_the_app_missing_from_installed_apps_is_an_error():
+    with modify_settings(INSTALLED_APPS={"remove": ["future_celery"]}):
+        (error,) = task_backends["default"].check()
+    assert error.id == "future_celery.E101" and error.level == checks.ERROR
+    assert "INSTALLED_APPS" in error.msg and "'future_celery'" in error.hint
+    assert task_backends["default"].check() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_project_without_the_app_is_told_by_manage_py_check(process_env):
+    """As a project would see it: the backend imports without the app (its rows' model is
+    not imported), `check` names the missing app, and using the backend raises AppNotLoaded
+    (not Django's RuntimeError about a model of an app that is not installed)."""
+    env = dict(process_env, DJANGO_SETTINGS_MODULE="tests.settings_without_app")
+    check = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "(future_celery.E101) TASKS['default'] uses FutureCeleryBackend" in check.stderr
+    assert "Traceback" not in check.stderr
+    code = (
+        "import django; django.setup()\n"
+        "from future_celery.tasks_api import default_task_backend\n"
+        "try:\n"
+        "    default_task_backend.get_result('1')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, isinstance(exc, ImproperlyConfigured))\n"
+    )
+    used = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.core.exceptions import ImproperlyConfigured\n" + code,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert used.stdout.strip() == "AppNotLoaded True", used.stderr
+
+
+def test_queues_as_a_string_is_an_error(settings):
+    settings.TASKS = {"default": {"BACKEND": BACKEND, "QUEUES": "emails"}}
+    (error,) = task_backends["default"].check()
+    assert error.id == "future_celery.E102" and "'emails'" in error.msg
+
+
+@pytest.mark.parametrize(
+    ("queue", "why"),
+    [
+        ("celeryev.mine", "Celery keeps for itself"),
+        ("q" * 201, "at most 200 characters"),
+        ("tab\tqueue", "control characters"),
+        (7, "must be a string"),
+    ],
+)
+def test_a_queue_no_task_can_be_enqueued_on_is_an_error(backend_settings, queue, why):
+    (error,) = backend_settings(queues=["default", "emails", queue]).check()
+    assert error.id == "future_celery.E103" and why in error.msg
+    assert error.msg.startswith(f"TASKS['default']['QUEUES'] lists {queue!r}")
+
+
+def test_listing_the_default_celery_queue_beside_default_is_a_warning(backend_settings, settings):
+    settings.FUTURE_CELERY_DEFAULT_QUEUE = "jobs"
+    (warning,) = backend_settings(queues=["default", "jobs"]).check()
+    assert warning.id == "future_celery.W101" and warning.level == checks.WARNING
+    assert backend_settings(queues=["jobs"]).check() == []  # "jobs" is then itself
+    assert backend_settings(queues=["default"]).check() == []
+
+
+def test_djangos_check_framework_runs_the_backends_check(settings):
+    settings.TASKS = {"default": {"BACKEND": BACKEND, "QUEUES": "emails"}}
+    assert "future_celery.E102" in ids(checks.run_checks())
+
+
+# A row whose function is gone
+
+
+def gone(result, path="tests.django_task_functions.deleted_since") -> ScheduledJob:
+    """The row of ``result``, now naming a function that no longer exists (renamed or
+    deleted in a deploy after the task was enqueued)."""
+    ScheduledJob.objects.filter(pk=int(result.id)).update(callable_name=path)
+    return row(result)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "tests.django_task_functions.deleted_since",  # the module is there, the function not
+        "tests.module_deleted_since.task",  # the module is gone too
+        "tests.django_task_functions.TaskFailure",  # importable, but not a task
+    ],
+)
+def test_a_row_whose_function_is_gone_has_a_readable_result(path):
+    result = django_tasks.echo.enqueue("x")
+    job = gone(result, path)
+    pending = default_task_backend.get_result(result.id)  # before it runs
+    assert pending.status == TaskResultStatus.READY and pending.task.module_path == path
+    assert pending.args == ["x"] and pending.task.backend == "default"
+    assert run_all().failed == [job.pk]
+    failed = default_task_backend.get_result(result.id)
+    assert failed.status == TaskResultStatus.FAILED and failed.is_finished
+    (error,) = failed.errors
+    assert error.exception_class is CallableNotFound  # an ImportError
+    assert (
+        error.traceback.rstrip()
+        .splitlines()[-1]
+        .startswith("future_celery.exceptions.CallableNotFound: ")
+    )
+    assert repr(path) in error.traceback.rstrip().splitlines()[-1]
+    assert failed == default_task_backend.get_result(result.id)
+    assert failed.task.module_path == path and failed.task.queue_name == "default"
+    with pytest.raises(CallableNotFound, match="no longer exists"):
+        failed.task.func()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("runs", ["run_jobs", "process_tasks"])
+def test_a_row_whose_function_is_gone_sends_task_finished_failed(runs):
+    with received(*ALL_SIGNALS) as seen:
+        result = django_tasks.echo.enqueue("x")
+        gone(result)
+        if runs == "run_jobs":
+            run_all()
+        else:
+            runner.process(duration=0.5, sleep=0.05)
+    assert [(name, status) for name, _, _, status in seen] == [
+        ("enqueued", "scheduled"),
+        ("finished", "failed"),  # no task_started: there was no function to start
+    ]
+    finished = seen[1][2]
+    assert finished.status == TaskResultStatus.FAILED and finished.id == result.id
+    assert finished.errors[0].exception_class is CallableNotFound
+    assert finished.task.module_path == "tests.django_task_functions.deleted_since"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_of_a_backend_alias_gone_from_tasks_still_reports_its_failure(settings):
+    settings.TASKS = {
+        "default": {"BACKEND": BACKEND},
+        "other": {"BACKEND": BACKEND},
+    }
+    result = django_tasks.echo.using(backend="other").enqueue()
+    gone(result)
+    settings.TASKS = {"default": {"BACKEND": BACKEND}}
+    with received((task_finished, "finished")) as seen:
+        run_all()
+    ((_, sender, finished, status),) = seen
+    assert status == "failed" and sender is FutureCeleryBackend
+    assert finished.backend == "other" and finished.errors[0].exception_class is CallableNotFound

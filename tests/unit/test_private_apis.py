@@ -8,9 +8,9 @@ import inspect
 
 import pytest
 
-from future_celery import messages, pg_direct
+from future_celery import celery_app, messages, pg_direct
 
-APIS = pg_direct.private_apis() + messages.private_apis()
+APIS = pg_direct.private_apis() + messages.private_apis() + celery_app.private_apis()
 
 
 @pytest.mark.parametrize(("name", "obj", "params"), APIS, ids=[api[0] for api in APIS])

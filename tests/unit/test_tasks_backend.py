@@ -7,12 +7,8 @@ import traceback
 
 import pytest
 
-from future_celery.tasks_backend import (
-    error_of,
-    from_celery_priority,
-    queue_name,
-    to_celery_priority,
-)
+from future_celery.tasks_backend import from_celery_priority, queue_name, to_celery_priority
+from future_celery.tasks_results import error_of
 from tests.django_task_functions import TaskFailure
 
 
@@ -77,8 +73,15 @@ def test_a_text_that_names_no_exception_is_an_exception():
     assert error_of("Worker lost: it died.").exception_class_path == "builtins.Exception"
 
 
-def test_default_is_our_default_queue_and_a_listed_name_is_itself():
+def test_default_is_our_default_queue_and_any_other_name_is_itself(settings):
+    settings.FUTURE_CELERY_DEFAULT_QUEUE = "jobs"
     queues = {"default", "emails"}
     assert queue_name("", queues) == "default"
     assert queue_name("emails", queues) == "emails"
     assert queue_name("jobs", queues) == "default"  # FUTURE_CELERY_DEFAULT_QUEUE's name
+    # Not listed (QUEUES = [] takes any name, or QUEUES changed since): still itself.
+    assert queue_name("queue-2", set()) == "queue-2"
+    assert queue_name("reports", queues) == "reports"
+    # The default queue's own name, listed without "default": what it was enqueued on.
+    assert queue_name("jobs", {"jobs", "emails"}) == "jobs"
+    assert queue_name("jobs", set()) == "default"

@@ -81,7 +81,7 @@ class Command(RunnerCommand):
                 signal.signal(sig, handler)
         self.stdout.write(
             f"{len(report.completed)} completed, {len(report.failed)} failed, "
-            f"{report.expired} expired"
+            f"{report.expired} expired, {report.recovered} recovered from lost workers"
         )
 
     def _announce(self, text: str) -> None:

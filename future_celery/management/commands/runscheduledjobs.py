@@ -57,7 +57,7 @@ class Command(RunnerCommand):
             raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{len(report.completed)} completed, {len(report.failed)} failed, "
-            f"{report.expired} expired"
+            f"{report.expired} expired, {report.recovered} recovered from lost workers"
         )
         if report.error is not None:
             job = report.failed_job
