@@ -158,8 +158,12 @@ def _stand_in(path: str, alias: str) -> Task:
             value = alias
         elif field.default is not dataclasses.MISSING:
             value = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            value = field.default_factory()
         else:
-            value = field.default_factory()  # type: ignore[misc]
+            # No default (Django 6.0's priority, queue_name and run_after): _as_enqueued
+            # sets the row's.
+            value = None
         object.__setattr__(task, field.name, value)
     return task
 

@@ -24,6 +24,7 @@ from future_celery.background_decorator import background_priority
 from future_celery.exceptions import BackgroundTaskTableMissing
 from proj.demo.models import Execution
 from tests import seed_tasks
+from tests.threads import in_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -359,17 +360,6 @@ def test_a_worker_of_django_background_tasks_cannot_take_a_row_while_it_moves(
 
     monkeypatch.setattr(importers, "_counts", paused_counts)
     taken = []
-
-    def in_thread(work):
-        def run():
-            try:
-                work()
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
 
     importer = in_thread(importers.import_background_tasks)
     try:

@@ -21,6 +21,7 @@ from future_celery.management.commands.import_django_future import Command
 from proj.demo.models import Execution, Note
 from tests.django_future_table import OldScheduledJob, encoded, old_job, pickled
 from tests.processes import wait_until
+from tests.threads import in_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -481,17 +482,6 @@ def test_a_runscheduledjobs_of_django_future_cannot_take_a_row_while_it_moves(mo
 
     monkeypatch.setattr(from_django_future, "_left", paused_left)
     taken = []
-
-    def in_thread(work):
-        def run():
-            try:
-                work()
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
 
     def runner_takes_it():  # what django-future's runner did: status 'running', by id
         taken.append(
