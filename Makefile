@@ -101,7 +101,7 @@ test: $(VENV)/.installed $(VENV_PY313)/.installed $(VENV_DJANGO60)/.installed \
 # the two scenarios that stop the machine's services (test-service-restarts). Without
 # django-celery-beat: beat runs the tick on Celery's own scheduler.
 test-postgresql:
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql and not celery_beat" \
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest -m "not sqlite and not mysql and not celery_beat and not packaging" \
 	  -k "not the_machines" $(PYTEST_ARGS)
 
 test-service-restarts:
@@ -113,6 +113,7 @@ test-beside:
 	$(MAKE) --no-print-directory test-mysql
 	$(MAKE) --no-print-directory test-django52
 	$(MAKE) --no-print-directory test-py311
+	$(MAKE) --no-print-directory test-packaging
 
 # The core (no Celery engine) on SQLite, the zero-install default: Django 6.1 on Python 3.13,
 # on the wheel (scripts/test-installed), as the other passes beside the main one.
@@ -148,9 +149,12 @@ test-py311: $(VENV_PY311)/.installed
 	  -m "not postgresql and not mysql and not engine and not packaging and not celery_beat" \
 	  tests/unit tests/integration $(README_DJANGO6) $(PYTEST_ARGS)
 
-# The sdist and the wheel, installed in a new venv (part of test-postgresql; alone here).
+# The sdist and the wheel, installed in new venvs (SQLite sites, the memory broker): the last
+# of the passes beside the main one, which is the longer.
 test-packaging: $(VENV)/.installed
-	$(PY) -m pytest tests/acceptance/test_packaging.py $(PYTEST_ARGS)
+	DATABASE_URL=sqlite:///$(CURDIR)/test-packaging.sqlite3 \
+	  SQLITE_TEST_NAME=$(CURDIR)/test-packaging-test.sqlite3 \
+	  $(PY) -m pytest tests/acceptance/test_packaging.py $(PYTEST_ARGS)
 
 # The benchmark beside raw Celery (not part of make test): `make bench`, or `make bench-quick`.
 bench: $(VENV)/.installed
